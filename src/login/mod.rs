@@ -1,0 +1,179 @@
+//! The browser login of PRODUCT.md §6: OIDC discovery, authorization code with PKCE
+//! (RFC 7636) through the loopback server, the token exchange, and the API key request.
+//! It returns the new record without storing it.
+
+pub mod loopback;
+
+use std::time::Duration;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::http;
+use crate::secret::Secret;
+use crate::token::TokenRecord;
+
+/// The scopes asked for, as the Python package does.
+pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
+
+/// How to run a login.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Open the browser (else only print the URL).
+    pub open_browser: bool,
+    /// How long to wait for the browser.
+    pub timeout: Duration,
+}
+
+/// The parts of the OIDC discovery document that are used.
+#[derive(Debug, Deserialize)]
+pub struct Discovery {
+    /// Where the browser goes.
+    pub authorization_endpoint: String,
+    /// Where codes become tokens.
+    pub token_endpoint: String,
+    /// RFC 8628 device authorization, when the provider has it.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+}
+
+/// Fetches `https://DOMAIN/OPENID_CONFIG_PATH`.
+pub fn discover(agent: &ureq::Agent, settings: &Settings) -> Result<Discovery> {
+    let url = format!(
+        "{}/{}",
+        settings.domain.value.base_url(),
+        settings.openid_config_path.value.trim_start_matches('/')
+    );
+    let mut response = agent
+        .get(&url)
+        .call()
+        .map_err(|e| http::network_error(&url, e))?;
+    let status = response.status().as_u16();
+    let body = http::read_body(&url, &mut response)?;
+    if !(200..300).contains(&status) {
+        return Err(crate::client::error_for(status, &url, &body, false));
+    }
+    serde_json::from_slice(&body).map_err(|_| Error::Network {
+        url,
+        message: "the answer is not an OpenID configuration document".into(),
+    })
+}
+
+/// Runs the browser login and returns the record to store.
+pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
+    let agent = http::agent(settings, http::USER_AGENT)?;
+    let discovery = discover(&agent, settings)?;
+    let server = loopback::Loopback::bind(&settings.redirect_uri.value)?;
+    let invalid =
+        |what: &str, e: oauth2::url::ParseError| Error::Other(format!("invalid {what} URL: {e}"));
+    let client = BasicClient::new(ClientId::new(settings.client_id.value.clone()))
+        .set_auth_uri(
+            AuthUrl::new(discovery.authorization_endpoint)
+                .map_err(|e| invalid("authorization", e))?,
+        )
+        .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(|e| invalid("token", e))?)
+        .set_redirect_uri(
+            RedirectUrl::new(server.redirect_uri().to_string())
+                .map_err(|e| invalid("redirect", e))?,
+        );
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(SCOPES.iter().map(|s| Scope::new(s.to_string())))
+        .set_pkce_challenge(challenge)
+        .url();
+    show_login_url(url.as_str(), options.open_browser);
+    let code = server.wait(state.secret(), options.timeout, &settings.domain.value)?;
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.expose().to_string()))
+        .set_pkce_verifier(verifier)
+        .request(&http::oauth_client(&agent))
+        .map_err(token_error)?;
+    let access_token = Secret::new(token.access_token().secret().clone());
+    let api_key = create_api_key(settings, &access_token)?;
+    let username = account_email(settings, &api_key);
+    let mut record = TokenRecord::new(settings.domain.value.as_str(), api_key);
+    record.username = username;
+    Ok(record)
+}
+
+/// Opens the browser (unless told not to) and always prints the URL, so that a browser that
+/// fails to open is no dead end.
+fn show_login_url(url: &str, open_browser: bool) {
+    let opened = open_browser
+        && webbrowser::open_browser_with_options(
+            webbrowser::Browser::Default,
+            url,
+            webbrowser::BrowserOptions::new().with_suppress_output(true),
+        )
+        .is_ok();
+    if opened {
+        eprintln!("Opening your browser to log in. If it does not open, visit:\n  {url}");
+    } else {
+        eprintln!("Open this URL in a browser to log in:\n  {url}");
+    }
+}
+
+/// Maps the token endpoint's failures: an OAuth error is a refused login (RFC 6749 §5.2).
+fn token_error(e: RequestTokenError<Error, oauth2::basic::BasicErrorResponse>) -> Error {
+    match e {
+        RequestTokenError::ServerResponse(r) => Error::LoginFailed(format!(
+            "the token endpoint answered {}{}",
+            r.error(),
+            r.error_description()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        )),
+        RequestTokenError::Request(e) => e,
+        RequestTokenError::Parse(e, _) => {
+            Error::Other(format!("the token endpoint's answer is not valid: {e}"))
+        }
+        RequestTokenError::Other(e) => Error::Other(format!("the token request failed: {e}")),
+    }
+}
+
+/// `POST /api/iam/api-keys` with the access token: the long-lived API key.
+fn create_api_key(settings: &Settings, access_token: &Secret) -> Result<Secret> {
+    let client = Client::builder(settings)
+        .api_key(access_token.clone())
+        .build()?;
+    let body = serde_json::json!({
+        "scopes": ["cloud:read", "cloud:write"],
+        "tags": [concat!("anaconda-auth/v", env!("CARGO_PKG_VERSION"))],
+    });
+    let path = "/api/iam/api-keys";
+    let response = client.request("POST", path, Some(&body))?;
+    #[derive(Deserialize)]
+    struct Created {
+        api_key: Secret,
+    }
+    serde_json::from_slice::<Created>(&response.body)
+        .map(|c| c.api_key)
+        .map_err(|_| {
+            Error::LoginFailed(format!(
+                "POST {} answered {} without an api_key; nothing was stored",
+                client.url(path),
+                response.status
+            ))
+        })
+}
+
+/// The account's e-mail from `/api/account`, if it answers.
+fn account_email(settings: &Settings, api_key: &Secret) -> Option<String> {
+    let client = Client::builder(settings)
+        .api_key(api_key.clone())
+        .build()
+        .ok()?;
+    let account = client.get_json("/api/account").ok()?;
+    account
+        .pointer("/user/email")
+        .and_then(|e| e.as_str())
+        .map(String::from)
+}
