@@ -170,11 +170,9 @@ pub fn run(args: &[String]) -> std::result::Result<u8, Failure> {
             return Ok(0);
         }
         Err(early) => {
-            return Err(Error::Usage(format!(
-                "{}\nRun `anaconda-auth --help` for usage.",
-                early.output.trim_end()
-            ))
-            .into());
+            // One line, as the credential-helper commands promise.
+            let message = early.output.trim_end().replace('\n', "; ");
+            return Err(Error::Usage(format!("{message} (see `anaconda-auth --help`)")).into());
         }
     };
     crate::error::set_verbose(parsed.verbose);
