@@ -1,0 +1,5 @@
+//! End-to-end tests against real peers: the stand-in's OpenID provider, curl, and more.
+//! Each test gets a fresh HOME and a cleared environment (see `util`).
+
+mod login;
+mod util;
