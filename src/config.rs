@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::domain::{DEFAULT_DOMAIN, Domain};
-use crate::error::{Error, Result};
+use crate::dotenv;
+use crate::error::{Error, Result, warn};
 use crate::secret::Secret;
 
 /// The OAuth client of the Anaconda Cloud CLI tools.
@@ -135,7 +136,7 @@ impl Sources {
         let dotenv_path = PathBuf::from(".env");
         let dotenv = if dotenv_path.is_file() {
             let path = std::env::current_dir().map_or(dotenv_path.clone(), |d| d.join(".env"));
-            Some((path.clone(), read_dotenv(&path)?))
+            Some((path.clone(), read_dotenv(&path, &env)?))
         } else {
             None
         };
@@ -161,15 +162,28 @@ impl Sources {
     }
 }
 
-fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>> {
-    let bad = |e: dotenvy::Error| Error::Config {
+/// The `KEY=value` pairs of a `.env` file, as python-dotenv reads them; lines it cannot parse
+/// are skipped with a warning, as python-dotenv does. `env` resolves `${NAME}`.
+fn read_dotenv(path: &Path, env: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    let bad = |message: String| Error::Config {
         origin: path.display().to_string(),
-        message: e.to_string(),
+        message,
     };
-    dotenvy::from_path_iter(path)
-        .map_err(bad)?
-        .map(|item| item.map_err(bad))
-        .collect()
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8 text".into()))?;
+    let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let parsed = dotenv::parse(&text, lookup);
+    for line in parsed.skipped_lines {
+        warn(format_args!(
+            "{} line {line}: cannot parse this line; it is ignored",
+            path.display()
+        ));
+    }
+    Ok(parsed
+        .entries
+        .into_iter()
+        .filter_map(|e| Some((e.key, e.value?)))
+        .collect())
 }
 
 /// The home folder: `$HOME` when set and not empty, else the account's home from the OS.
@@ -722,5 +736,34 @@ mod tests {
             s.api_key_for(&Domain::parse("b.example").unwrap())
                 .is_none()
         );
+    }
+
+    // A .env that dotenvy refused whole: unquoted JSON and spaces, a Windows path, a line
+    // python-dotenv skips with a warning. Each value as python-dotenv 1.2.4 reads it.
+    #[test]
+    fn dotenv_as_python_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "ANACONDA_CLOUD_EXTRA_HEADERS={\"X-A\": \"a b\"}\nnot a statement\nexport ANACONDA_CLOUD_CLIENT_ID=two words # comment\nANACONDA_CLOUD_SSL_VERIFY=C:\\certs\\ca.pem\nANACONDA_CLOUD_DOMAIN=${HOST}:8443\n",
+        )
+        .unwrap();
+        let env = [("HOST".to_string(), "example.com".to_string())];
+        let pairs = read_dotenv(&path, &env).unwrap();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            get("ANACONDA_CLOUD_EXTRA_HEADERS"),
+            Some("{\"X-A\": \"a b\"}")
+        );
+        assert_eq!(get("ANACONDA_CLOUD_CLIENT_ID"), Some("two words"));
+        assert_eq!(get("ANACONDA_CLOUD_SSL_VERIFY"), Some("C:\\certs\\ca.pem"));
+        assert_eq!(get("ANACONDA_CLOUD_DOMAIN"), Some("example.com:8443"));
+        assert_eq!(pairs.len(), 4);
     }
 }

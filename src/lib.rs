@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod dotenv;
 pub mod error;
 pub mod http;
 pub mod interactive;
