@@ -13,14 +13,11 @@ pub enum Error {
     /// A credential-helper request could not be understood.
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// A configuration value is invalid; `source` names where it came from.
-    #[error("{origin}: {message}")]
-    Config {
-        /// Where the value came from, e.g. `ANACONDA_CLOUD_SSL_VERIFY` or `config.toml line 4`.
-        origin: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    /// A configuration value is invalid. The message starts with where the value came from:
+    /// `ANACONDA_CLOUD_EXTRA_HEADERS is not a JSON object`,
+    /// `/home/me/.anaconda/config.toml line 4: ssl_verify must be true, false or a path`.
+    #[error("{0}")]
+    Config(String),
     /// Nothing is stored for this domain.
     #[error(
         "not logged in to {domain}: run `anaconda-auth login --domain {domain}`, or set ANACONDA_CLOUD_API_KEY"
@@ -108,7 +105,7 @@ impl Error {
     /// | 1 | anything else |
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::BadRequest(_) | Error::Config { .. } => 2,
+            Error::Usage(_) | Error::BadRequest(_) | Error::Config(_) => 2,
             Error::LoginRequired { .. }
             | Error::TokenExpired { .. }
             | Error::AuthenticationMissing { .. }

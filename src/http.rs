@@ -33,9 +33,8 @@ pub fn agent(settings: &Settings, user_agent: &str) -> Result<ureq::Agent> {
             TlsConfig::builder().disable_verification(true)
         }
         SslVerify::CaBundle(path) => {
-            let invalid = |message: String| Error::Config {
-                origin: settings.ssl_verify.source.to_string(),
-                message,
+            let invalid = |message: String| {
+                Error::Config(format!("{}: {message}", settings.ssl_verify.source))
             };
             let pem = std::fs::read(path)
                 .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
