@@ -2,4 +2,5 @@
 //! Each test gets a fresh HOME and a cleared environment (see `util`).
 
 mod login;
+mod proxy;
 mod util;
