@@ -489,6 +489,11 @@ fn cmd_config(a: ConfigArgs) -> std::result::Result<u8, Failure> {
         );
     } else {
         for (key, value, source) in entries {
+            let value = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => "(not set)".into(),
+                other => other.to_string(),
+            };
             println!("{key:<24} {value:<48} ({source})");
         }
     }
