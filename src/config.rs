@@ -315,6 +315,9 @@ impl Settings {
                 );
             }
         }
+        // The configured key belongs to the domain the configuration names: a --domain flag
+        // naming another host must not receive it (PRODUCT.md §3).
+        let configured_domain = found.get("domain").map(|f| parse_domain(f).ok());
         if let Some(domain) = &overrides.domain {
             found.insert(
                 "domain".into(),
@@ -337,10 +340,13 @@ impl Settings {
             |f| parse_ssl_verify(f, &home),
             || SslVerify::Yes,
         )?;
+        let domain = setting(take("domain"), parse_domain, || {
+            Domain::parse(DEFAULT_DOMAIN).expect("the default domain parses")
+        })?;
+        let key_domain = configured_domain.unwrap_or_else(|| Domain::parse(DEFAULT_DOMAIN).ok());
+        let key_applies = key_domain.as_ref() == Some(&domain.value);
         Ok(Settings {
-            domain: setting(take("domain"), parse_domain, || {
-                Domain::parse(DEFAULT_DOMAIN).expect("the default domain parses")
-            })?,
+            domain,
             ssl_verify,
             preferred_token_storage: setting(
                 take("preferred_token_storage"),
@@ -348,6 +354,7 @@ impl Settings {
                 || StorageKind::File,
             )?,
             api_key: match take("api_key") {
+                Some(_) if !key_applies => None,
                 Some(f) => {
                     let value = text(&f)?;
                     (!value.is_empty()).then(|| Setting {
@@ -1229,6 +1236,32 @@ mod tests {
         assert_eq!(redact_header("Cookie", "a=b"), REDACTED);
         assert_eq!(redact_header("X-Forwarded", "Bearer abc"), REDACTED);
         assert_eq!(redact_header("X-Team", "blue"), "blue");
+    }
+
+    // A --domain flag naming another host drops the configured key; naming the same keeps it.
+    #[test]
+    fn domain_flag_does_not_take_the_key() {
+        let sources = Sources {
+            env: vec![
+                ("ANACONDA_CLOUD_API_KEY".into(), "k".into()),
+                ("ANACONDA_CLOUD_DOMAIN".into(), "a.example".into()),
+            ],
+            ..Sources::default()
+        };
+        let flag = |d: &str| Overrides {
+            domain: Some(d.into()),
+            no_ssl_verify: false,
+        };
+        let s = Settings::from_sources(PathBuf::from("/h"), &sources, &flag("b.example")).unwrap();
+        assert!(s.api_key.is_none());
+        let s = Settings::from_sources(PathBuf::from("/h"), &sources, &flag("A.example")).unwrap();
+        assert!(s.api_key.is_some());
+        let bare = Sources {
+            env: vec![("ANACONDA_CLOUD_API_KEY".into(), "k".into())],
+            ..Sources::default()
+        };
+        let s = Settings::from_sources(PathBuf::from("/h"), &bare, &flag("b.example")).unwrap();
+        assert!(s.api_key.is_none(), "the default domain owns the key");
     }
 
     // The configured key answers only for the configured domain.
