@@ -3,7 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, IsTerminal as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -52,7 +52,11 @@ pub struct LoginLock {
 impl LoginLock {
     /// Takes `DIR/login.lock`, waiting while another process holds it.
     pub fn acquire(dir: &Path) -> Result<LoginLock> {
-        std::fs::create_dir_all(dir)
+        // The folder of the keyring: private, as the keyring expects to find it (PRODUCT.md §4).
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .map_err(|e| Error::storage(dir, format!("cannot create the folder: {e}")))?;
         let path = dir.join("login.lock");
         let file = OpenOptions::new()
@@ -65,5 +69,21 @@ impl LoginLock {
         file.lock()
             .map_err(|e| Error::storage(&path, format!("cannot lock: {e}")))?;
         Ok(LoginLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    // The lock creates a missing ~/.anaconda as private as the keyring would.
+    #[test]
+    fn lock_creates_a_private_folder() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".anaconda");
+        let _lock = LoginLock::acquire(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
 }
