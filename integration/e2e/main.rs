@@ -4,5 +4,6 @@
 mod client;
 mod config;
 mod login;
+mod prompt;
 mod proxy;
 mod util;
