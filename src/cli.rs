@@ -266,6 +266,22 @@ fn with_login_retry(
     let settings = load(domain, false)?;
     match body(&settings) {
         Ok(()) => Ok(0),
+        Err(e @ Error::InvalidAuthentication { .. })
+            if settings.api_key_for(&settings.domain.value).is_some() =>
+        {
+            // The configured key was sent and refused; a login would not replace it.
+            let source = settings
+                .api_key
+                .as_ref()
+                .map_or(String::new(), |k| k.source.to_string());
+            Err(Failure {
+                error: e,
+                hints: vec![
+                    format!("The key comes from {source}, which is used instead of any login:"),
+                    "set a valid API key there, or remove it and run `anaconda-auth login`.".into(),
+                ],
+            })
+        }
         Err(e) if e.needs_login() => {
             if interactive::prompt_allowed(true) && offer_login(&settings, &e)? {
                 body(&settings)?;

@@ -409,3 +409,27 @@ fn expired_or_rejected_key_offers_login() {
         assert_ne!(stored_key(&home), key);
     }
 }
+
+// A configured key the server rejects: logging in would not help (the key wins), so there is
+// no prompt; the message names the variable to fix and never shows the key.
+#[test]
+fn rejected_env_key_names_the_variable() {
+    let standin = StandIn::shared();
+    let mut home = Home::new(standin);
+    let key = "not-a-valid-key-5e1f";
+    home.set("ANACONDA_CLOUD_API_KEY", key);
+    let tmux = Tmux::start();
+    let window = tmux.run("env-key", &home, &["whoami"], None);
+    let (code, screen) = window.finish();
+    assert_eq!(code, 3, "{screen}");
+    assert!(!screen.contains(PROMPT), "{screen}");
+    assert!(
+        screen.contains("your API key or login token is invalid"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("The key comes from ANACONDA_CLOUD_API_KEY"),
+        "{screen}"
+    );
+    assert!(!screen.contains(key), "{screen}");
+}
