@@ -570,10 +570,14 @@ fn login_then_resolve(
     why: Error,
 ) -> Result<crate::protocol::Credential> {
     let domain = target.map_or(&settings.domain.value, |t| &t.domain);
-    let _lock = LoginLock::acquire(&settings.anaconda_dir())?;
+    let lock = LoginLock::acquire(&settings.anaconda_dir())?;
     let store = Store::new(settings);
     if let Ok(c) = resolve::credential(settings, &store, target) {
         return Ok(c);
+    }
+    // The user already said no to the process this one waited for: do not ask again.
+    if lock.declined_while_waiting(domain.as_str()) {
+        return Err(why);
     }
     let settings = if *domain == settings.domain.value {
         settings.clone()
@@ -584,6 +588,7 @@ fn login_then_resolve(
         })?
     };
     if !offer_login(&settings, &why)? {
+        lock.record_decline(domain.as_str());
         return Err(why);
     }
     resolve::credential(&settings, &store, target)

@@ -433,3 +433,79 @@ fn rejected_env_key_names_the_variable() {
     );
     assert!(!screen.contains(key), "{screen}");
 }
+
+/// Starts `count` `get`s in one HOME and waits until one prompts and the others wait for it.
+fn parallel_gets<'a>(tmux: &'a Tmux, home: &Home, count: usize) -> (Window<'a>, Vec<Window<'a>>) {
+    let windows: Vec<Window> = (0..count)
+        .map(|i| tmux.run(&format!("get{i}"), home, &["--verbose", "get"], None))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let asking = loop {
+        let asking: Vec<usize> = (0..count)
+            .filter(|&i| windows[i].screen().contains(PROMPT))
+            .collect();
+        if !asking.is_empty() {
+            assert_eq!(asking.len(), 1, "only one asks");
+            break asking[0];
+        }
+        assert!(Instant::now() < deadline, "no get asked to log in");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut windows = windows;
+    let prompter = windows.remove(asking);
+    for w in &windows {
+        w.wait_for("waiting for it");
+        assert!(w.exit_code().is_none() && !w.screen().contains(PROMPT));
+    }
+    (prompter, windows)
+}
+
+// Parallel `get`s that all need a login: one asks and logs in, the others wait on the lock
+// and then answer with the same key; the server sees one api-key request.
+#[test]
+fn parallel_gets_share_one_login() {
+    let standin = StandIn::start();
+    let home = Home::new(&standin);
+    let tmux = Tmux::start();
+    let (prompter, waiting) = parallel_gets(&tmux, &home, 3);
+    prompter.answer("y");
+    let key = {
+        let (code, screen) = prompter.finish();
+        assert_eq!(code, 0, "{screen}");
+        stored_key(&home)
+    };
+    for w in std::iter::once(&prompter).chain(&waiting) {
+        let (code, screen) = w.finish();
+        assert_eq!(code, 0, "{screen}");
+        assert!(screen.contains(&format!("Bearer {key}")), "{screen}");
+    }
+    let creates = standin
+        .requests()
+        .iter()
+        .filter(|r| r["path"] == "/api/iam/api-keys")
+        .count();
+    assert_eq!(creates, 1);
+}
+
+// Parallel `get`s: `n` once is the answer for all of them; none asks again.
+#[test]
+fn parallel_gets_share_one_refusal() {
+    let standin = StandIn::shared();
+    let home = Home::new(standin);
+    let tmux = Tmux::start();
+    let (prompter, waiting) = parallel_gets(&tmux, &home, 3);
+    prompter.answer("n");
+    for w in std::iter::once(&prompter).chain(&waiting) {
+        let (code, screen) = w.finish();
+        assert_eq!(code, 3, "{screen}");
+        assert_eq!(
+            screen.matches(PROMPT).count(),
+            usize::from(w.name == prompter.name)
+        );
+    }
+    // A later get, not waiting on that decision, asks again.
+    let again = tmux.run("later", &home, &["get"], None);
+    again.wait_for(PROMPT);
+    again.answer("n");
+    assert_eq!(again.finish().0, 3);
+}
