@@ -246,6 +246,11 @@ check "/api/test/echo: headers, Authorization hashed" jtrue "$ECHO" \
   "j['headers']['x-extra']=='1' and j['headers']['authorization']=='$(printf 'Bearer %s' "$MINTED" | sha256sum | cut -d' ' -f1)'"
 check "/api/test/min-version header" sh -c "${C[*]} -D - -o /dev/null $BASE/api/test/min-version | grep -qi '^min-api-version: 2099.01.10'"
 check "unknown /api route -> 404 JSON" test "$(code "$BASE/api/nope")" = 404
+check "X-Standin-Status on /api/account -> 500 html" test "$(code -H 'X-Standin-Status: 500' -H "Authorization: Bearer $MINTED" "$BASE/api/account")" = 500
+check "X-Standin-Status 401 + X-Standin-Body auth_required" sh -c "[ $(code -H 'X-Standin-Status: 401' -H 'X-Standin-Body: auth_required' "$BASE/api/account") = 401 ]" && check "  body auth_required" is_auth_required
+check "status ?body=echo-auth repeats the Authorization header" jtrue "$("${C[@]}" -H 'Authorization: Bearer ECHOED' "$BASE/api/test/status/422?body=echo-auth")" \
+  "j['error']['message']=='rejected Authorization: Bearer ECHOED' and j['error']['api_key']=='ECHOED'"
+check "/api/test/slow/1 answers after a second" sh -c "t=\$(date +%s%N); [ \$(${C[*]} -o /dev/null -w '%{http_code}' $BASE/api/test/slow/1) = 200 ] && [ \$(( (\$(date +%s%N) - t) / 1000000 )) -ge 900 ]"
 check "/local-login-success -> 200" test "$(code "$BASE/local-login-success")" = 200
 
 # --- conda channel ---

@@ -466,6 +466,21 @@ function handleRepo(req, res, url) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A test status: `auth_required` → the JSON auth error; `echo-auth` → a JSON error whose message
+// repeats the request's Authorization header (a careless server, for redaction tests); else HTML.
+function sendStatus(res, req, code, body) {
+  if (!Number.isInteger(code) || code < 200 || code > 599) return send(res, 400, { error: { code: 'bad_request' } });
+  if (body === 'auth_required') {
+    return send(res, code, { error: { code: 'auth_required', message: 'Authentication required' } });
+  }
+  if (body === 'echo-auth') {
+    const auth = req.headers.authorization || '(none)';
+    return send(res, code, { error: { code: 'test_error', message: `rejected Authorization: ${auth}`, api_key: parseAuthorization(req)?.value ?? null } });
+  }
+  return send(res, code, htmlPage(`${code} Test status`, '<p>This is a test page.</p>'));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Anaconda Cloud API and test helpers. `provider` is used in-process to check access tokens.
 async function handleApp(req, res, url, provider, entry) {
   const p = url.pathname;
@@ -507,6 +522,12 @@ async function handleApp(req, res, url, provider, entry) {
   if (p === '/pypi' || p.startsWith('/pypi/')) return handlePypi(req, res, url);
 
   // -- API --
+  // Test hook: `X-Standin-Status: CODE` on any API request answers that status (the body as
+  // chosen by `X-Standin-Body`), so a client's own routes can be driven into each error.
+  const forced = req.headers['x-standin-status'];
+  if (forced !== undefined && (p === '/api' || p.startsWith('/api/'))) {
+    return sendStatus(res, req, Number.parseInt(forced, 10), req.headers['x-standin-body']);
+  }
   if (p === '/api/iam/api-keys' && method === 'POST') {
     const text = await readBody(req);
     const body = parseJson(text);
@@ -552,11 +573,14 @@ async function handleApp(req, res, url, provider, entry) {
   }
   if (p.startsWith('/api/test/status/')) {
     const code = Number.parseInt(p.slice('/api/test/status/'.length), 10);
-    if (!Number.isInteger(code) || code < 200 || code > 599) return send(res, 400, { error: { code: 'bad_request' } });
-    if (url.searchParams.get('body') === 'auth_required') {
-      return send(res, code, { error: { code: 'auth_required', message: 'Authentication required' } });
-    }
-    return send(res, code, htmlPage(`${code} Test status`, '<p>This is a test page.</p>'));
+    return sendStatus(res, req, code, url.searchParams.get('body'));
+  }
+  if (p.startsWith('/api/test/slow/')) {
+    const seconds = Number.parseFloat(p.slice('/api/test/slow/'.length));
+    if (!(seconds >= 0 && seconds <= 60)) return send(res, 400, { error: { code: 'bad_request' } });
+    await new Promise((resolve) => { setTimeout(resolve, seconds * 1000); });
+    if (res.destroyed) return undefined;
+    return send(res, 200, {});
   }
   if (p === '/api/test/echo') {
     return send(res, 200, { method, path: req.url, headers: entry.headers });
