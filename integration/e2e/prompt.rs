@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use crate::util::{Home, StandIn, bin};
 
 const PROMPT: &str = "Continue with interactive login? [y/n]:";
+/// Printed on the terminal after the command under test has exited.
+const END: &str = "[command finished]";
 
 /// A private tmux server (its own socket), killed when dropped.
 struct Tmux {
@@ -44,7 +46,7 @@ impl Tmux {
         let tmux = Tmux {
             dir: tempfile::tempdir().unwrap(),
         };
-        // A placeholder window keeps the server up; finished windows stay readable.
+        // A placeholder window keeps the server up.
         tmux.ctl(&[
             "new-session",
             "-d",
@@ -54,9 +56,8 @@ impl Tmux {
             "220",
             "-y",
             "50",
-            "sleep 3600",
+            "sleep 600",
         ]);
-        tmux.ctl(&["set-option", "-g", "remain-on-exit", "on"]);
         tmux
     }
 
@@ -110,7 +111,14 @@ impl Tmux {
             std::fs::write(&file, text).unwrap();
             line += &format!(" < {}", quote(file.to_str().unwrap()));
         }
-        line += &format!("\necho $? > {}\n", quote(&self.exit_file(name)));
+        // The marker reaches the terminal after all the command's output: once it shows, the
+        // screen is complete (tmux reads the terminal asynchronously). The shell then stays,
+        // since tmux may drop what it has not read yet when a pane's process exits.
+        line += &format!(
+            "\ncode=$?\nprintf '\\n%s\\n' {}\necho $code > {}\nexec sleep 600\n",
+            quote(END),
+            quote(&self.exit_file(name))
+        );
         let script = dir.join(format!("{name}.sh"));
         std::fs::write(&script, line).unwrap();
         self.ctl(&[
@@ -192,7 +200,8 @@ impl Window<'_> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(code) = self.exit_code() {
-                return (code, self.screen());
+                let screen = self.wait_for(END);
+                return (code, screen);
             }
             assert!(
                 Instant::now() < deadline,
