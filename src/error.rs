@@ -66,6 +66,14 @@ pub enum Error {
         /// The start of the response body, for `--verbose`.
         body: String,
     },
+    /// The server answered, but not with what was asked for (HTML from a proxy, say).
+    #[error("{url} gave an unexpected answer: {message}")]
+    UnexpectedAnswer {
+        /// The URL that answered.
+        url: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
     /// A connection, TLS or protocol failure.
     #[error("cannot reach {url}: {message}")]
     Network {
@@ -111,7 +119,7 @@ impl Error {
             | Error::AuthenticationMissing { .. }
             | Error::InvalidAuthentication { .. }
             | Error::LoginFailed(_) => 3,
-            Error::Http { .. } | Error::Network { .. } => 4,
+            Error::Http { .. } | Error::UnexpectedAnswer { .. } | Error::Network { .. } => 4,
             Error::Storage { .. } | Error::NoHome => 5,
             Error::Other(_) => 1,
         }
