@@ -293,16 +293,16 @@ fn with_login_retry(
             })
         }
         Err(e @ Error::Http { .. }) => {
-            let mut hints = Vec::new();
-            if let Error::Http { body, .. } = &e
-                && crate::error::is_verbose()
-                && !body.is_empty()
-            {
-                hints.push(format!("The server said: {body}"));
-            }
-            hints.push(format!(
-                "To see a more detailed error message run the command again as\n  anaconda-auth --verbose {command}"
-            ));
+            // The body was redacted when the error was made (client::error_for).
+            let hints = match &e {
+                Error::Http { body, .. } if crate::error::is_verbose() => match body.trim() {
+                    "" => vec!["The answer had no body.".to_string()],
+                    body => vec![format!("The server said: {body}")],
+                },
+                _ => vec![format!(
+                    "To see a more detailed error message run the command again as\n  anaconda-auth --verbose {command}"
+                )],
+            };
             Err(Failure { error: e, hints })
         }
         Err(e) => Err(e.into()),

@@ -570,6 +570,40 @@ fn whoami_error_paths() {
     }
 }
 
+// --verbose adds what the server said, with what it repeated of the key redacted.
+#[test]
+fn whoami_verbose_shows_the_body_without_secrets() {
+    let standin = StandIn::shared();
+    let (mut home, key) = logged_in(standin);
+    home.set(
+        "ANACONDA_CLOUD_EXTRA_HEADERS",
+        r#"{"X-Standin-Status": "422", "X-Standin-Body": "echo-auth"}"#,
+    );
+    let run = home.run(&["--verbose", "whoami"], "");
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(!run.stderr.contains(&key), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "anaconda-auth: HTTP 422 Unprocessable Entity for url: {}",
+            standin.url("/api/account")
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            r#"The server said: {"error":{"code":"test_error","message":"rejected Authorization: Bearer <redacted>","api_key":"<redacted>"}}"#
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("run the command again"),
+        "{}",
+        run.stderr
+    );
+}
+
 // whoami prints the account as pretty JSON; --domain picks the host; no key: exit 3 at once
 // without asking the server; an unreachable host: exit 4.
 #[test]
