@@ -435,9 +435,21 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
     println!("Domain:   {domain} (from {})", settings.domain.source);
     println!("Storage:  {}", store.describe());
     let env_key = settings.api_key_for(domain);
-    if let Some(key) = env_key {
-        println!("API key:  from {} (overrides any stored key)", key.source);
-    }
+    // A configured key answers instead of any stored one; it is usable unless its `exp` passed.
+    let env_key_usable = env_key.map(|key| {
+        let (validity, usable) = match token::jwt_exp(key.value.expose()) {
+            Some(exp) if exp <= token::now() => {
+                (format!(", expired on {}", token::rfc3339(exp)), false)
+            }
+            Some(exp) => (format!(", valid until {}", token::rfc3339(exp)), true),
+            None => (String::new(), true),
+        };
+        println!(
+            "API key:  from {}{validity} (overrides any stored key)",
+            key.source
+        );
+        usable
+    });
     let record = store.load(domain)?;
     let logged_in = match &record {
         None => {
@@ -474,7 +486,7 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
             }
         }
     };
-    let logged_in = logged_in || env_key.is_some();
+    let logged_in = env_key_usable.unwrap_or(logged_in);
     println!(
         "Status:   {}",
         if logged_in {

@@ -722,12 +722,31 @@ fn status_reports() {
     expired.set("ANACONDA_CLOUD_API_KEY", &env_key);
     let run = expired.run(&["status"], "");
     assert_eq!(run.code, 0, "{run:?}");
+    let env_expires =
+        anaconda_auth::token::rfc3339(anaconda_auth::token::jwt_exp(&env_key).unwrap());
     assert!(
-        run.stdout
-            .contains("API key:  from ANACONDA_CLOUD_API_KEY (overrides any stored key)"),
+        run.stdout.contains(&format!(
+            "API key:  from ANACONDA_CLOUD_API_KEY, valid until {env_expires} (overrides any stored key)"
+        )),
         "{}",
         run.stdout
     );
+    assert!(run.stdout.contains("Status:   logged in"), "{}", run.stdout);
+
+    // An expired configured key is no login either.
+    let mut stale = Home::new(standin);
+    let stale_key = standin.mint_key(-60);
+    stale.set("ANACONDA_CLOUD_API_KEY", &stale_key);
+    let stale_run = stale.run(&["status"], "");
+    assert_eq!(stale_run.code, 3, "{stale_run:?}");
+    assert!(
+        stale_run
+            .stdout
+            .contains("API key:  from ANACONDA_CLOUD_API_KEY, expired on"),
+        "{}",
+        stale_run.stdout
+    );
+    assert!(!stale_run.stdout.contains(&stale_key));
     for r in [&run, &other] {
         for k in [&key, &old, &env_key] {
             assert!(!r.stdout.contains(k.as_str()) && !r.stderr.contains(k.as_str()));
