@@ -339,6 +339,15 @@ fn base_url_and_domain() {
         "a key reached the other host"
     );
 
+    // A redirect to another host does not take the key along.
+    let to = other.url("/api/test/echo");
+    let client = Client::new(&s).unwrap();
+    let answer = client
+        .get_json(&format!("/api/test/redirect?to={to}"))
+        .unwrap();
+    assert_eq!(answer["path"], "/api/test/echo");
+    assert!(answer["headers"].get("authorization").is_none(), "{answer}");
+
     let both = Client::builder(&s)
         .domain(Domain::parse(&other.domain).unwrap())
         .base_url(other.url("/"))

@@ -250,6 +250,7 @@ check "X-Standin-Status on /api/account -> 500 html" test "$(code -H 'X-Standin-
 check "X-Standin-Status 401 + X-Standin-Body auth_required" sh -c "[ $(code -H 'X-Standin-Status: 401' -H 'X-Standin-Body: auth_required' "$BASE/api/account") = 401 ]" && check "  body auth_required" is_auth_required
 check "status ?body=echo-auth repeats the Authorization header" jtrue "$("${C[@]}" -H 'Authorization: Bearer ECHOED' "$BASE/api/test/status/422?body=echo-auth")" \
   "j['error']['message']=='rejected Authorization: Bearer ECHOED' and j['error']['api_key']=='ECHOED'"
+check "/api/test/redirect?to=URL -> 302 Location URL" sh -c "${C[*]} -D - -o /dev/null '$BASE/api/test/redirect?to=https://elsewhere.example/x' | tr -d '\r' | grep -qi '^location: https://elsewhere.example/x\$'"
 check "/api/test/slow/1 answers after a second" sh -c "t=\$(date +%s%N); [ \$(${C[*]} -o /dev/null -w '%{http_code}' $BASE/api/test/slow/1) = 200 ] && [ \$(( (\$(date +%s%N) - t) / 1000000 )) -ge 900 ]"
 check "/local-login-success -> 200" test "$(code "$BASE/local-login-success")" = 200
 

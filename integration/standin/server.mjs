@@ -575,6 +575,11 @@ async function handleApp(req, res, url, provider, entry) {
     const code = Number.parseInt(p.slice('/api/test/status/'.length), 10);
     return sendStatus(res, req, code, url.searchParams.get('body'));
   }
+  if (p === '/api/test/redirect') {
+    const to = url.searchParams.get('to');
+    if (!to) return send(res, 400, { error: { code: 'bad_request', message: 'to is required' } });
+    return send(res, 302, { redirect: to }, { Location: to });
+  }
   if (p.startsWith('/api/test/slow/')) {
     const seconds = Number.parseFloat(p.slice('/api/test/slow/'.length));
     if (!(seconds >= 0 && seconds <= 60)) return send(res, 400, { error: { code: 'bad_request' } });
