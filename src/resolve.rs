@@ -63,10 +63,11 @@ fn repo_token(record: &TokenRecord, target: Option<&Target>) -> Option<crate::Se
         .and_then(|rest| rest.split('/').next())
         .filter(|org| !org.is_empty());
     let by_org = org.and_then(|org| {
-        record
-            .repo_tokens
-            .iter()
-            .find(|t| t.org_name.eq_ignore_ascii_case(org))
+        record.repo_tokens.iter().find(|t| {
+            t.org_name
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(org))
+        })
     });
     if let Some(t) = by_org {
         return Some(t.token.clone());
@@ -90,7 +91,7 @@ mod tests {
                 .iter()
                 .map(|o| RepoToken {
                     token: Secret::new(format!("tok-{o}")),
-                    org_name: o.to_string(),
+                    org_name: Some(o.to_string()),
                 })
                 .collect(),
             version: Some(1),

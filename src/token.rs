@@ -18,8 +18,11 @@ pub const RECORD_VERSION: u32 = 1;
 pub struct RepoToken {
     /// The token, sent as `Authorization: token TOKEN`.
     pub token: Secret,
-    /// The organisation whose channels it opens (`/repo/ORG/...`).
-    pub org_name: String,
+    /// The organisation whose channels it opens (`/repo/ORG/...`), when known.
+    ///
+    /// Python's `RepoToken.org_name` is optional, and left out of the record when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
 }
 
 /// What is stored for one domain: Python's `TokenInfo`.
@@ -148,18 +151,22 @@ mod tests {
         );
     }
 
-    // Repo tokens keep their field order and round-trip.
+    // Repo tokens keep their field order and round-trip; a missing org name is left out.
     #[test]
     fn round_trip_with_repo_tokens() {
         let mut record = TokenRecord::new("repo.example", Secret::new("k"));
         record.username = Some("me@example.com".into());
         record.repo_tokens.push(RepoToken {
             token: Secret::new("t"),
-            org_name: "org".into(),
+            org_name: Some("org".into()),
+        });
+        record.repo_tokens.push(RepoToken {
+            token: Secret::new("u"),
+            org_name: None,
         });
         let encoded = record.encode();
         let json = String::from_utf8(STANDARD.decode(encoded.expose()).unwrap()).unwrap();
-        assert!(json.contains(r#""username":"me@example.com","repo_tokens":[{"token":"t","org_name":"org"}],"version":1}"#));
+        assert!(json.contains(r#""username":"me@example.com","repo_tokens":[{"token":"t","org_name":"org"},{"token":"u"}],"version":1}"#));
         assert_eq!(TokenRecord::decode(encoded.expose()).unwrap(), record);
     }
 

@@ -6,4 +6,5 @@ mod config;
 mod login;
 mod prompt;
 mod proxy;
+mod storage_python;
 mod util;
