@@ -162,3 +162,35 @@ fn same_record_same_secret() {
         );
     }
 }
+
+// A key under the legacy `id.anaconda.cloud` is moved to `anaconda.cloud` exactly as Python
+// moves it: the same secret under the new name, the old one gone.
+#[test]
+fn legacy_migration_matches_python() {
+    let legacy = STANDARD.encode(
+        r#"{"domain": "id.anaconda.cloud", "api_key": "legacy-key", "username": "old-user"}"#,
+    );
+    let file = json!({"Anaconda Cloud": {"id.anaconda.cloud": legacy}, "other": {"x": "y"}});
+    let (by_python, by_binary) = (Home::bare(), Home::bare());
+    for home in [&by_python, &by_binary] {
+        std::fs::create_dir_all(home.path().join(".anaconda")).unwrap();
+        std::fs::write(home.keyring(), file.to_string()).unwrap();
+    }
+    let load = py(&by_python, &["load", "anaconda.cloud"], "");
+    assert_eq!(load.code, 0, "{load:?}");
+    let get = by_binary.ok(&["get", "--format", "token"], "");
+    assert_eq!(get.stdout, "legacy-key\n");
+    for home in [&by_python, &by_binary] {
+        let text = std::fs::read_to_string(home.keyring()).unwrap();
+        let now: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(now["other"], json!({"x": "y"}));
+        assert!(
+            now["Anaconda Cloud"].get("id.anaconda.cloud").is_none(),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        secret_in_file(&by_binary, "anaconda.cloud"),
+        secret_in_file(&by_python, "anaconda.cloud")
+    );
+}

@@ -8,7 +8,7 @@ use crate::config::{Settings, StorageKind};
 use crate::domain::Domain;
 use crate::error::{Error, Result, warn};
 use crate::secret::Secret;
-use crate::token::{SERVICE, TokenRecord};
+use crate::token::{RECORD_VERSION, SERVICE, TokenRecord};
 
 pub use file::FileKeyring;
 
@@ -50,7 +50,9 @@ impl Store {
         let Some(mut record) = self.load_exact(&legacy)? else {
             return Ok(None);
         };
+        // As Python's TokenInfo.load does: the new name, and the current record version.
         record.domain = domain.as_str().to_string();
+        record.version = Some(RECORD_VERSION);
         self.save(&record)?;
         self.delete_exact(&legacy)?;
         Ok(Some(record))
