@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -192,5 +193,63 @@ fn legacy_migration_matches_python() {
     assert_eq!(
         secret_in_file(&by_binary, "anaconda.cloud"),
         secret_in_file(&by_python, "anaconda.cloud")
+    );
+}
+
+// Python rewrites the file in place (truncate, then write), so a reader can catch it empty or
+// half written. While Python saves every 15 ms, `get` never fails and `store` never drops
+// what the file held.
+#[test]
+fn python_writing_in_place_is_waited_for() {
+    let home = Home::bare();
+    // More than Python's 8 KiB write buffer, so its writes take several system calls.
+    let pad = "x".repeat(20_000);
+    let file = json!({"other service": {"pad": pad}});
+    std::fs::create_dir_all(home.path().join(".anaconda")).unwrap();
+    std::fs::write(home.keyring(), file.to_string()).unwrap();
+    home.ok(
+        &["store"],
+        r#"{"domain": "reader.example", "api_key": "rk"}"#,
+    );
+
+    let mut writer = home
+        .command(python())
+        .arg(root().join("integration/interop/tokeninfo.py"))
+        .args(["writer", "300", "15"])
+        .env(
+            "PYTHON_KEYRING_BACKEND",
+            "anaconda_cloud_auth.token.AnacondaKeyring",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let (mut runs, mut failures) = (0usize, Vec::new());
+    while writer.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(60) {
+        let run = if runs % 2 == 0 {
+            home.run(&["get", "--domain", "reader.example"], "")
+        } else {
+            let record = json!({"domain": "mine.example", "api_key": format!("m{runs}")});
+            home.run(&["store"], &record.to_string())
+        };
+        runs += 1;
+        if run.code != 0 {
+            failures.push(run);
+        }
+    }
+    assert!(writer.wait().unwrap().success());
+    assert!(runs >= 20, "only {runs} runs while Python wrote");
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} runs failed, first: {:?}",
+        failures.len(),
+        failures[0]
+    );
+    let text = std::fs::read_to_string(home.keyring()).unwrap();
+    let now: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        now["other service"]["pad"].as_str().map(str::len),
+        Some(20_000)
     );
 }

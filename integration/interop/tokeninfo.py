@@ -4,7 +4,7 @@
     python tokeninfo.py load DOMAIN    # TokenInfo.load(DOMAIN) as JSON; exit 3 when not found
     python tokeninfo.py save           # TokenInfo(**JSON on stdin).save()
     python tokeninfo.py secret DOMAIN  # the raw keyring secret stored for DOMAIN (exit 3: none)
-    python tokeninfo.py writer N       # save N times a record for writer.example (a busy writer)
+    python tokeninfo.py writer N MS    # save a record for writer.example N times, MS ms apart
 
 The keyring backend is whatever `keyring` picks: the tests set PYTHON_KEYRING_BACKEND or
 ANACONDA_CLOUD_PREFERRED_TOKEN_STORAGE as the case needs. `load` prints the backend on stderr.
@@ -12,6 +12,7 @@ ANACONDA_CLOUD_PREFERRED_TOKEN_STORAGE as the case needs. `load` prints the back
 
 import json
 import sys
+import time
 
 import keyring
 from anaconda_cloud_auth.exceptions import TokenNotFoundError
@@ -37,6 +38,7 @@ def main(argv):
     elif command == "writer":
         for i in range(int(argv[2])):
             TokenInfo(domain="writer.example", api_key=f"writer-key-{i}").save()
+            time.sleep(int(argv[3]) / 1000)
     else:
         print(f"unknown command {command!r}", file=sys.stderr)
         return 2

@@ -5,9 +5,10 @@
 //! concurrent writers lose nothing and readers, which take no lock, never see half a file.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
 
@@ -22,6 +23,14 @@ pub struct FileKeyring {
 }
 
 type Services = Map<String, Value>;
+
+/// How long a reader waits for a file that may be in the middle of a rewrite. Python's
+/// rewrite takes milliseconds, but a busy machine can stall it for hundreds of them.
+const SETTLE: Duration = Duration::from_secs(1);
+/// How often it looks again meanwhile.
+const SETTLE_POLL: Duration = Duration::from_millis(10);
+/// A file modified longer ago than this is not being written.
+const RECENT: Duration = Duration::from_secs(2);
 
 impl FileKeyring {
     /// The keyring `DIR/keyring` (DIR is normally `~/.anaconda`).
@@ -79,42 +88,50 @@ impl FileKeyring {
     }
 
     /// Reads and checks the whole file. Missing or empty (0 bytes) means nothing stored.
+    ///
+    /// The Python package rewrites the file in place (truncate, then write), so a reader can
+    /// catch it empty or half written. A file that is empty or unparsable and was modified in
+    /// the last 2 s is read again every 10 ms, for up to 1 s, before it counts as empty or
+    /// corrupt; a file that stays so for longer is what it looks like.
     fn read(&self) -> Result<Services> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
-            Err(e) => {
-                return Err(Error::storage(
-                    &self.path,
-                    format!("cannot read the keyring: {e}"),
-                ));
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let (bytes, modified) = match self.read_bytes()? {
+                Some(read) => read,
+                None => return Ok(Map::new()),
+            };
+            let parsed = parse(&bytes);
+            let settled = matches!(parsed, Ok(Some(_)))
+                || modified.elapsed().map_or(true, |age| age > RECENT)
+                || Instant::now() >= deadline;
+            if settled {
+                return match parsed {
+                    Ok(services) => Ok(services.unwrap_or_default()),
+                    Err(what) => Err(Error::storage(
+                        &self.path,
+                        format!(
+                            "the keyring file is corrupt ({what}); fix or move it away, then log in again"
+                        ),
+                    )),
+                };
             }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Map::new());
+            std::thread::sleep(SETTLE_POLL);
         }
-        let corrupt = |what: &str| {
-            Error::storage(
-                &self.path,
-                format!(
-                    "the keyring file is corrupt ({what}); fix or move it away, then log in again"
-                ),
-            )
+    }
+
+    /// The file's bytes and modification time; `None` when there is no file.
+    fn read_bytes(&self) -> Result<Option<(Vec<u8>, SystemTime)>> {
+        let cannot =
+            |e: std::io::Error| Error::storage(&self.path, format!("cannot read the keyring: {e}"));
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(cannot(e)),
         };
-        let services: Services = match serde_json::from_slice(&bytes) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(corrupt("not a JSON object")),
-            Err(_) => return Err(corrupt("not valid JSON")),
-        };
-        for (service, accounts) in &services {
-            let ok = accounts
-                .as_object()
-                .is_some_and(|a| a.values().all(Value::is_string));
-            if !ok {
-                return Err(corrupt(&format!("{service:?} is not an object of strings")));
-            }
-        }
-        Ok(services)
+        let modified = file.metadata().and_then(|m| m.modified()).map_err(cannot)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(cannot)?;
+        Ok(Some((bytes, modified)))
     }
 
     /// Locked read-modify-write; `change` says whether anything changed.
@@ -193,9 +210,39 @@ impl FileKeyring {
     }
 }
 
+/// The services in a keyring file: `None` when it is empty, an error saying what is wrong
+/// when it is not JSON of the right shape.
+fn parse(bytes: &[u8]) -> std::result::Result<Option<Services>, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let services: Services = match serde_json::from_slice(bytes) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err("not a JSON object".into()),
+        Err(_) => return Err("not valid JSON".into()),
+    };
+    for (service, accounts) in &services {
+        let ok = accounts
+            .as_object()
+            .is_some_and(|a| a.values().all(Value::is_string));
+        if !ok {
+            return Err(format!("{service:?} is not an object of strings"));
+        }
+    }
+    Ok(Some(services))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes `text` as a file last modified an hour ago.
+    fn write_old(path: &Path, text: &str) {
+        fs::write(path, text).unwrap();
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let file = File::options().write(true).open(path).unwrap();
+        file.set_modified(an_hour_ago).unwrap();
+    }
 
     fn keyring() -> (tempfile::TempDir, FileKeyring) {
         let home = tempfile::tempdir().unwrap();
@@ -244,15 +291,45 @@ mod tests {
         );
     }
 
+    // A file caught in the middle of an in-place rewrite (Python's) is waited for.
+    #[test]
+    fn waits_for_a_rewrite_in_progress() {
+        let (_home, k) = keyring();
+        fs::create_dir_all(&k.dir).unwrap();
+        for caught in ["", r#"{"s": {"a": "hal"#] {
+            fs::write(k.path(), caught).unwrap();
+            let path = k.path().to_path_buf();
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(60));
+                fs::write(path, r#"{"s": {"a": "whole"}}"#).unwrap();
+            });
+            assert_eq!(k.get("s", "a").unwrap().unwrap().expose(), "whole");
+            writer.join().unwrap();
+        }
+    }
+
+    // An empty or corrupt file not touched for a while is taken as it is, at once.
+    #[test]
+    fn old_files_are_not_waited_for() {
+        let (_home, k) = keyring();
+        fs::create_dir_all(&k.dir).unwrap();
+        for old in ["", "{not json"] {
+            write_old(k.path(), old);
+            let started = Instant::now();
+            let _ = k.get("s", "a");
+            assert!(started.elapsed() < SETTLE / 2, "{old:?}");
+        }
+    }
+
     // An empty file is nothing stored; a corrupt one is an error and stays as it was.
     #[test]
     fn empty_and_corrupt() {
         let (_home, k) = keyring();
         fs::create_dir_all(&k.dir).unwrap();
-        fs::write(k.path(), "").unwrap();
+        write_old(k.path(), "");
         assert!(k.get("s", "a").unwrap().is_none());
         for bad in ["{not json", "[]", r#"{"s": {"a": 1}}"#, r#"{"s": "x"}"#] {
-            fs::write(k.path(), bad).unwrap();
+            write_old(k.path(), bad);
             let err = k.set("s", "a", &Secret::new("x")).unwrap_err();
             assert_eq!(err.exit_code(), 5);
             assert!(err.to_string().contains("keyring"), "{err}");
