@@ -7,4 +7,5 @@ mod login;
 mod prompt;
 mod proxy;
 mod storage_python;
+mod storage_system;
 mod util;

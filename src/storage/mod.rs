@@ -4,6 +4,8 @@
 pub mod file;
 pub mod system;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::config::{Settings, StorageKind};
 use crate::domain::Domain;
 use crate::error::{Error, Result, warn};
@@ -72,10 +74,7 @@ impl Store {
                     self.file.path().display().to_string(),
                 ),
                 Err(system::SystemError::Unavailable(why) | system::SystemError::Refused(why)) => {
-                    warn(format_args!(
-                        "system keyring unavailable ({why}); using {}",
-                        self.file.path().display()
-                    ));
+                    self.fallback(&why);
                     (
                         self.file.get(SERVICE, account)?,
                         self.file.path().display().to_string(),
@@ -100,15 +99,21 @@ impl Store {
                 Err(system::SystemError::Refused(why)) => {
                     return Err(Error::storage("system keyring", why));
                 }
-                Err(system::SystemError::Unavailable(why)) => {
-                    warn(format_args!(
-                        "system keyring unavailable ({why}); storing in {}",
-                        self.file.path().display()
-                    ));
-                }
+                Err(system::SystemError::Unavailable(why)) => self.fallback(&why),
             }
         }
         self.file.set(SERVICE, &record.domain, &secret)
+    }
+
+    /// Says on stderr, once per process, that the system keyring is not used and why.
+    fn fallback(&self, why: &str) {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            warn(format_args!(
+                "system keyring unavailable ({why}); using {}",
+                self.file.path().display()
+            ));
+        }
     }
 
     /// Forgets the record for `domain`; `false` if there was none.
@@ -126,7 +131,7 @@ impl Store {
             match system::delete(SERVICE, domain.as_str()) {
                 Ok(r) => removed = r,
                 Err(system::SystemError::Unavailable(why) | system::SystemError::Refused(why)) => {
-                    warn(format_args!("system keyring unavailable ({why})"));
+                    self.fallback(&why);
                 }
             }
         }

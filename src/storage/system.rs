@@ -1,8 +1,12 @@
-//! The OS keyring (Secret Service, Keychain, Credential Manager) behind a 3-second timeout.
+//! The OS keyring (Secret Service, Keychain, Credential Manager) of PRODUCT.md §4, behind a
+//! 3-second timeout.
 //!
 //! A hung D-Bus on a headless machine must not hang the helper (Bazel kills it after 10 s),
-//! so every call runs on a thread and is abandoned when it does not answer in time.
+//! so every call runs on a thread and is abandoned when it does not answer in time. Once the
+//! store has been found missing or silent, later calls in the same process give up at once:
+//! one wait per command, not one per call.
 
+use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -20,52 +24,90 @@ pub enum SystemError {
     Refused(String),
 }
 
+/// Why the store is unavailable, once that is known in this process.
+static UNAVAILABLE: OnceLock<String> = OnceLock::new();
+
 fn run<T: Send + 'static>(
     what: &'static str,
-    call: impl FnOnce() -> keyring::Result<T> + Send + 'static,
+    service: &str,
+    account: &str,
+    call: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
 ) -> Result<Option<T>, SystemError> {
+    if let Some(why) = UNAVAILABLE.get() {
+        return Err(SystemError::Unavailable(why.clone()));
+    }
+    let (service, account) = (service.to_string(), account.to_string());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(call());
+        // `Ok(Err(_))`: the store is there and the call failed; `Err(_)`: there is no store.
+        let result = match keyring::Entry::new(&service, &account) {
+            Ok(entry) => Ok(call(&entry)),
+            Err(e) => Err(match keyring::Entry::store_status() {
+                Err(why) => why.to_string(),
+                Ok(()) => e.to_string(),
+            }),
+        };
+        let _ = tx.send(result);
     });
+    let unavailable = |why: String| {
+        let why = UNAVAILABLE.get_or_init(|| why);
+        SystemError::Unavailable(why.clone())
+    };
     match rx.recv_timeout(TIMEOUT) {
-        Ok(Ok(value)) => Ok(Some(value)),
-        Ok(Err(keyring::Error::NoEntry)) => Ok(None),
-        Ok(Err(keyring::Error::TooLong(_, limit))) => Err(SystemError::Refused(format!(
-            "the secret is longer than the system keyring allows ({limit} bytes)"
-        ))),
-        Ok(Err(e)) => Err(SystemError::Unavailable(format!("{what}: {e}"))),
-        Err(_) => Err(SystemError::Unavailable(format!(
+        Ok(Ok(Ok(value))) => Ok(Some(value)),
+        Ok(Ok(Err(keyring::Error::NoEntry))) => Ok(None),
+        Ok(Ok(Err(e @ keyring::Error::TooLong(..)))) => {
+            Err(SystemError::Refused(failure(what, &e)))
+        }
+        Ok(Ok(Err(e))) => Err(SystemError::Unavailable(failure(what, &e))),
+        Ok(Err(why)) => Err(unavailable(format!("{what}: {why}"))),
+        Err(_) => Err(unavailable(format!(
             "{what}: no answer within {} s",
             TIMEOUT.as_secs()
         ))),
     }
 }
 
+/// A failure in words, without the list of entries an `Ambiguous` error would print.
+fn failure(what: &str, e: &keyring::Error) -> String {
+    match e {
+        keyring::Error::TooLong(_, limit) => {
+            format!("{what}: the secret is longer than the store allows ({limit})")
+        }
+        keyring::Error::Ambiguous(entries) => format!(
+            "{what}: {} entries match; remove the extra ones with your keyring manager",
+            entries.len()
+        ),
+        other => format!("{what}: {other}"),
+    }
+}
+
 /// The secret for `service`/`account`, if the OS keyring has one.
 pub fn get(service: &str, account: &str) -> Result<Option<Secret>, SystemError> {
-    let (service, account) = (service.to_string(), account.to_string());
-    run("reading the system keyring", move || {
-        keyring::Entry::new(&service, &account)?
-            .get_password()
-            .map(Secret::new)
+    run("reading the system keyring", service, account, |entry| {
+        entry.get_password().map(Secret::new)
     })
 }
 
 /// Stores `secret` for `service`/`account` in the OS keyring.
 pub fn set(service: &str, account: &str, secret: &Secret) -> Result<(), SystemError> {
-    let (service, account, secret) = (service.to_string(), account.to_string(), secret.clone());
-    run("writing the system keyring", move || {
-        keyring::Entry::new(&service, &account)?.set_password(secret.expose())
-    })
+    let secret = secret.clone();
+    run(
+        "writing the system keyring",
+        service,
+        account,
+        move |entry| entry.set_password(secret.expose()),
+    )
     .map(|_| ())
 }
 
 /// Deletes the entry; `false` if there was none.
 pub fn delete(service: &str, account: &str) -> Result<bool, SystemError> {
-    let (service, account) = (service.to_string(), account.to_string());
-    run("deleting from the system keyring", move || {
-        keyring::Entry::new(&service, &account)?.delete_credential()
-    })
+    run(
+        "deleting from the system keyring",
+        service,
+        account,
+        |entry| entry.delete_credential(),
+    )
     .map(|deleted| deleted.is_some())
 }
