@@ -1,6 +1,6 @@
 //! `preferred_token_storage = "system"` (PRODUCT.md §4) against a real Secret Service:
 //! gnome-keyring-daemon, unlocked, on a private D-Bus session from `dbus-run-session`. Then no
-//! D-Bus at all, and a D-Bus that never answers.
+//! D-Bus at all, a D-Bus that never answers, and a bus that refuses a secret too large for it.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
@@ -313,4 +313,61 @@ fn silent_dbus_times_out_once() {
             .unwrap()
             .contains("anaconda.cloud")
     );
+}
+
+// A bus that refuses a message as large as this record: a clear error (exit 5), and the key
+// stored before is still there and still answered. Nothing goes to the file behind the old
+// key's back, where the next read would not look first.
+#[test]
+fn secret_too_large_for_the_store_is_an_error() {
+    let mut home = Home::bare();
+    let config = home.path().join("small-bus.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+  <limit name="max_message_size">16384</limit>
+</busconfig>
+"#,
+            home.path().display()
+        ),
+    )
+    .unwrap();
+    let bus = SecretService::start(&home, Some(&config));
+    bus.attach(&mut home);
+    home.ok(
+        &["store"],
+        r#"{"domain": "a.example", "api_key": "old-key"}"#,
+    );
+
+    let big = format!(
+        r#"{{"domain": "a.example", "api_key": "new-key", "repo_tokens": [{}]}}"#,
+        (0..400)
+            .map(|i| format!(r#"{{"token": "{}", "org_name": "org{i}"}}"#, "t".repeat(40)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let store = home.run(&["store"], &big);
+    assert_eq!(store.code, 5, "{store:?}");
+    assert_eq!(store.stdout, "");
+    assert_eq!(store.stderr.lines().count(), 1, "{}", store.stderr);
+    assert!(
+        store.stderr.contains("system keyring: writing failed")
+            && store.stderr.contains("nothing was stored for a.example"),
+        "{}",
+        store.stderr
+    );
+    assert!(!home.keyring().exists(), "the record went to the file");
+    let get = home.ok(&["get", "--domain", "a.example"], "");
+    assert_eq!(get.stdout, "Bearer old-key\n");
 }

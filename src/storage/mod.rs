@@ -13,6 +13,10 @@ use crate::secret::Secret;
 use crate::token::{RECORD_VERSION, SERVICE, TokenRecord};
 
 pub use file::FileKeyring;
+use system::SystemError;
+
+/// How errors name the OS keyring.
+const SYSTEM: &str = "system keyring";
 
 /// The configured store.
 #[derive(Debug, Clone)]
@@ -73,13 +77,14 @@ impl Store {
                     self.file.get(SERVICE, account)?,
                     self.file.path().display().to_string(),
                 ),
-                Err(system::SystemError::Unavailable(why) | system::SystemError::Refused(why)) => {
+                Err(SystemError::Unavailable(why)) => {
                     self.fallback(&why);
                     (
                         self.file.get(SERVICE, account)?,
                         self.file.path().display().to_string(),
                     )
                 }
+                Err(SystemError::Failed(why)) => return Err(Error::storage(SYSTEM, why)),
             },
         };
         let Some(secret) = secret else {
@@ -91,15 +96,29 @@ impl Store {
     }
 
     /// Stores `record` under its domain.
+    ///
+    /// With system storage, only a store that is missing or silent sends the record to the
+    /// file. One that answers with a failure (a secret too large for it, a locked store) is an
+    /// error and nothing changes: a record put in the file instead would stay hidden behind
+    /// the older one in the system store, which reads look at first.
     pub fn save(&self, record: &TokenRecord) -> Result<()> {
         let secret: Secret = record.encode();
         if self.kind == StorageKind::System {
             match system::set(SERVICE, &record.domain, &secret) {
                 Ok(()) => return Ok(()),
-                Err(system::SystemError::Refused(why)) => {
-                    return Err(Error::storage("system keyring", why));
+                Err(SystemError::Failed(why)) => {
+                    return Err(Error::storage(
+                        SYSTEM,
+                        format!(
+                            "{why}; nothing was stored for {} (a {}-byte secret). To keep keys in {} \
+                             instead, set preferred_token_storage = \"anaconda-keyring\"",
+                            record.domain,
+                            secret.expose().len(),
+                            self.file.path().display()
+                        ),
+                    ));
                 }
-                Err(system::SystemError::Unavailable(why)) => self.fallback(&why),
+                Err(SystemError::Unavailable(why)) => self.fallback(&why),
             }
         }
         self.file.set(SERVICE, &record.domain, &secret)
@@ -130,8 +149,12 @@ impl Store {
         if self.kind == StorageKind::System {
             match system::delete(SERVICE, domain.as_str()) {
                 Ok(r) => removed = r,
-                Err(system::SystemError::Unavailable(why) | system::SystemError::Refused(why)) => {
-                    self.fallback(&why);
+                Err(SystemError::Unavailable(why)) => self.fallback(&why),
+                Err(SystemError::Failed(why)) => {
+                    return Err(Error::storage(
+                        SYSTEM,
+                        format!("{why}; the key for {domain} is still stored there"),
+                    ));
                 }
             }
         }

@@ -20,8 +20,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 pub enum SystemError {
     /// No OS keyring, or it did not answer in time: use the file instead.
     Unavailable(String),
-    /// The keyring answered with a refusal that the file would not fix (secret too long).
-    Refused(String),
+    /// The keyring answered with a failure (a secret too long, a locked or broken store).
+    Failed(String),
 }
 
 /// Why the store is unavailable, once that is known in this process.
@@ -56,13 +56,10 @@ fn run<T: Send + 'static>(
     match rx.recv_timeout(TIMEOUT) {
         Ok(Ok(Ok(value))) => Ok(Some(value)),
         Ok(Ok(Err(keyring::Error::NoEntry))) => Ok(None),
-        Ok(Ok(Err(e @ keyring::Error::TooLong(..)))) => {
-            Err(SystemError::Refused(failure(what, &e)))
-        }
-        Ok(Ok(Err(e))) => Err(SystemError::Unavailable(failure(what, &e))),
-        Ok(Err(why)) => Err(unavailable(format!("{what}: {why}"))),
+        Ok(Ok(Err(e))) => Err(SystemError::Failed(failure(what, &e))),
+        Ok(Err(why)) => Err(unavailable(why)),
         Err(_) => Err(unavailable(format!(
-            "{what}: no answer within {} s",
+            "no answer within {} s",
             TIMEOUT.as_secs()
         ))),
     }
@@ -70,21 +67,22 @@ fn run<T: Send + 'static>(
 
 /// A failure in words, without the list of entries an `Ambiguous` error would print.
 fn failure(what: &str, e: &keyring::Error) -> String {
-    match e {
+    let why = match e {
         keyring::Error::TooLong(_, limit) => {
-            format!("{what}: the secret is longer than the store allows ({limit})")
+            format!("the secret is longer than the store allows ({limit})")
         }
         keyring::Error::Ambiguous(entries) => format!(
-            "{what}: {} entries match; remove the extra ones with your keyring manager",
+            "{} entries match; remove the extra ones with your keyring manager",
             entries.len()
         ),
-        other => format!("{what}: {other}"),
-    }
+        other => other.to_string(),
+    };
+    format!("{what} failed ({why})")
 }
 
 /// The secret for `service`/`account`, if the OS keyring has one.
 pub fn get(service: &str, account: &str) -> Result<Option<Secret>, SystemError> {
-    run("reading the system keyring", service, account, |entry| {
+    run("reading", service, account, |entry| {
         entry.get_password().map(Secret::new)
     })
 }
@@ -92,22 +90,16 @@ pub fn get(service: &str, account: &str) -> Result<Option<Secret>, SystemError> 
 /// Stores `secret` for `service`/`account` in the OS keyring.
 pub fn set(service: &str, account: &str, secret: &Secret) -> Result<(), SystemError> {
     let secret = secret.clone();
-    run(
-        "writing the system keyring",
-        service,
-        account,
-        move |entry| entry.set_password(secret.expose()),
-    )
+    run("writing", service, account, move |entry| {
+        entry.set_password(secret.expose())
+    })
     .map(|_| ())
 }
 
 /// Deletes the entry; `false` if there was none.
 pub fn delete(service: &str, account: &str) -> Result<bool, SystemError> {
-    run(
-        "deleting from the system keyring",
-        service,
-        account,
-        |entry| entry.delete_credential(),
-    )
+    run("deleting", service, account, |entry| {
+        entry.delete_credential()
+    })
     .map(|deleted| deleted.is_some())
 }
