@@ -6,6 +6,7 @@ mod config;
 mod login;
 mod prompt;
 mod proxy;
+mod storage;
 mod storage_python;
 mod storage_system;
 mod util;

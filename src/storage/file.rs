@@ -2,7 +2,8 @@
 //!
 //! JSON `{"SERVICE": {"ACCOUNT": "SECRET"}}`. Writers take an exclusive lock on a side file,
 //! re-read, change one entry and replace the file atomically (temp file + rename), so
-//! concurrent writers lose nothing and readers, which take no lock, never see half a file.
+//! concurrent writers lose nothing and readers, which take no lock, never see half a file of
+//! ours; they wait a moment for one the Python package is rewriting in place.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read as _, Write as _};
@@ -23,6 +24,9 @@ pub struct FileKeyring {
 }
 
 type Services = Map<String, Value>;
+
+/// The name of a writer's temp file starts with this.
+const TEMP_PREFIX: &str = ".keyring.";
 
 /// How long a reader waits for a file that may be in the middle of a rewrite. Python's
 /// rewrite takes milliseconds, but a busy machine can stall it for hundreds of them.
@@ -147,6 +151,7 @@ impl FileKeyring {
             .map_err(|e| Error::storage(&lock_path, format!("cannot create the lock file: {e}")))?;
         lock.lock()
             .map_err(|e| Error::storage(&lock_path, format!("cannot lock the keyring: {e}")))?;
+        self.remove_stale_temp_files();
         let mut services = self.read()?;
         if change(&mut services) {
             self.replace(&services)?;
@@ -180,6 +185,19 @@ impl FileKeyring {
         }
     }
 
+    /// Removes the temp files of writers killed before their rename: each holds a copy of the
+    /// keyring. Called under the lock, which every writer holds while its temp file exists.
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Writes the whole file to a temp file beside it and renames it into place.
     fn replace(&self, services: &Services) -> Result<()> {
         let fail = |e: std::io::Error| {
@@ -187,7 +205,7 @@ impl FileKeyring {
         };
         let mut json = serde_json::to_vec(services).expect("a JSON map always serialises");
         let mut tmp = tempfile::Builder::new()
-            .prefix(".keyring.")
+            .prefix(TEMP_PREFIX)
             .tempfile_in(&self.dir)
             .map_err(fail)?;
         let written = tmp.write_all(&json).and_then(|()| tmp.as_file().sync_all());

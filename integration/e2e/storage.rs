@@ -1,0 +1,182 @@
+//! The file keyring `~/.anaconda/keyring` (PRODUCT.md §4) under parallel writers, readers
+//! and killed writers.
+
+use std::io::Write as _;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::util::{Home, bin};
+
+/// The keyring file as JSON, with every `Anaconda Cloud` secret decoded: a corrupt file fails.
+fn records(home: &Home) -> (Value, Vec<Value>) {
+    let text = std::fs::read_to_string(home.keyring()).unwrap();
+    let file: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("the keyring is not JSON ({e}): {text:?}"));
+    let records = file["Anaconda Cloud"]
+        .as_object()
+        .map(|accounts| {
+            accounts
+                .iter()
+                .map(|(account, secret)| {
+                    let json = STANDARD.decode(secret.as_str().unwrap()).unwrap();
+                    let record: Value = serde_json::from_slice(&json).unwrap();
+                    assert_eq!(record["domain"], account.as_str());
+                    record
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (file, records)
+}
+
+fn spawn(home: &Home, args: &[&str], stdin: &str) -> Child {
+    let mut child = home
+        .command(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    // A killed child may have closed its end already.
+    let _ = pipe.write_all(stdin.as_bytes());
+    child
+}
+
+fn write_keyring(home: &Home, text: &str) {
+    std::fs::create_dir_all(home.path().join(".anaconda")).unwrap();
+    std::fs::write(home.keyring(), text).unwrap();
+}
+
+// 64 processes store 64 domains at once while readers keep asking: every record is there,
+// the file is valid JSON, other services are kept, and no reader ever fails.
+#[test]
+fn parallel_writers_lose_nothing() {
+    let home = Home::bare();
+    write_keyring(&home, r#"{"other service": {"someone": "their secret"}}"#);
+    home.ok(
+        &["store"],
+        r#"{"domain": "reader.example", "api_key": "rk"}"#,
+    );
+    let writers: Vec<Child> = (0..64)
+        .map(|i| {
+            let record = json!({"domain": format!("d{i}.example"), "api_key": format!("key-{i}")});
+            spawn(&home, &["store"], &record.to_string())
+        })
+        .collect();
+    let readers: Vec<Child> = (0..16)
+        .map(|_| spawn(&home, &["get", "--domain", "reader.example"], ""))
+        .collect();
+    for child in writers {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    for child in readers {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(out.stdout, b"Bearer rk\n");
+    }
+    let (file, records) = records(&home);
+    assert_eq!(file["other service"], json!({"someone": "their secret"}));
+    assert_eq!(records.len(), 65);
+    for i in 0..64 {
+        let domain = format!("d{i}.example");
+        let record = records.iter().find(|r| r["domain"] == domain.as_str());
+        assert_eq!(
+            record.map(|r| r["api_key"].clone()),
+            Some(json!(format!("key-{i}"))),
+            "{domain}"
+        );
+    }
+}
+
+// A writer killed with SIGKILL at any point of a store leaves the old file or the new one,
+// never a corrupt one. The kill times spread over a whole store, so some stores land and some
+// do not: the window is real.
+#[test]
+fn killed_writers_never_corrupt_the_file() {
+    let home = Home::bare();
+    write_keyring(&home, r#"{"other service": {"someone": "their secret"}}"#);
+    home.ok(
+        &["store"],
+        r#"{"domain": "base.example", "api_key": "base"}"#,
+    );
+    let started = Instant::now();
+    home.ok(
+        &["store"],
+        r#"{"domain": "timing.example", "api_key": "t"}"#,
+    );
+    let one_store = started.elapsed();
+
+    let (mut landed, mut lost) = (0, 0);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in 0..150 {
+        // xorshift: a different point of the store each time, the same run to run.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = one_store.mul_f64((seed % 1000) as f64 / 1000.0 * 1.2);
+        let domain = format!("k{i}.example");
+        let mut child = spawn(
+            &home,
+            &["store"],
+            &json!({"domain": domain, "api_key": format!("key-{i}")}).to_string(),
+        );
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let (file, records) = records(&home);
+        assert_eq!(file["other service"], json!({"someone": "their secret"}));
+        assert!(records.iter().any(|r| r["api_key"] == "base"));
+        if records.iter().any(|r| r["domain"] == domain.as_str()) {
+            landed += 1;
+        } else {
+            lost += 1;
+        }
+    }
+    assert!(
+        landed >= 5 && lost >= 5,
+        "kills did not spread over the store ({landed} landed, {lost} lost, one store takes {one_store:?})"
+    );
+    // The next store removes the temp files (copies of the keyring) of the killed writers.
+    home.ok(&["store"], r#"{"domain": "last.example", "api_key": "l"}"#);
+    let mut left: Vec<String> = std::fs::read_dir(home.path().join(".anaconda"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["keyring", "keyring.lock"]);
+    home.ok(&["get", "--domain", "base.example"], "");
+}
+
+// Reads take no lock: a writer holding the lock does not hold up `get`.
+#[test]
+fn readers_do_not_wait_for_the_lock() {
+    let home = Home::bare();
+    home.ok(&["store"], r#"{"domain": "a.example", "api_key": "k"}"#);
+    let lock = std::fs::File::open(home.path().join(".anaconda/keyring.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = Instant::now();
+    let get = home.ok(&["get", "--domain", "a.example"], "");
+    assert_eq!(get.stdout, "Bearer k\n");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A writer waits for it, then stores.
+    let mut writer = spawn(
+        &home,
+        &["store"],
+        r#"{"domain": "b.example", "api_key": "kb"}"#,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        writer.try_wait().unwrap().is_none(),
+        "the writer did not wait"
+    );
+    drop(lock);
+    assert!(writer.wait().unwrap().success());
+    home.ok(&["get", "--domain", "b.example"], "");
+}
