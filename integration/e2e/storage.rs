@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 use std::process::{Child, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -33,6 +34,13 @@ fn records(home: &Home) -> (Value, Vec<Value>) {
     (file, records)
 }
 
+/// Held by the tests that start many processes or time what they run, so that those do not
+/// run beside each other on a small machine (a 3 s timeout is part of what is tested).
+pub fn take_turns() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn spawn(home: &Home, args: &[&str], stdin: &str) -> Child {
     let mut child = home
         .command(bin())
@@ -57,6 +65,7 @@ fn write_keyring(home: &Home, text: &str) {
 // the file is valid JSON, other services are kept, and no reader ever fails.
 #[test]
 fn parallel_writers_lose_nothing() {
+    let _turn = take_turns();
     let home = Home::bare();
     write_keyring(&home, r#"{"other service": {"someone": "their secret"}}"#);
     home.ok(
@@ -100,6 +109,7 @@ fn parallel_writers_lose_nothing() {
 // do not: the window is real.
 #[test]
 fn killed_writers_never_corrupt_the_file() {
+    let _turn = take_turns();
     let home = Home::bare();
     write_keyring(&home, r#"{"other service": {"someone": "their secret"}}"#);
     home.ok(

@@ -201,6 +201,7 @@ fn legacy_migration_matches_python() {
 // what the file held.
 #[test]
 fn python_writing_in_place_is_waited_for() {
+    let _turn = crate::storage::take_turns();
     let home = Home::bare();
     // More than Python's 8 KiB write buffer, so its writes take several system calls.
     let pad = "x".repeat(20_000);

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use crate::storage::take_turns;
 use crate::storage_python::py_with;
 use crate::util::{Home, Run, bin};
 
@@ -130,6 +131,7 @@ fn run_within(home: &Home, args: &[&str], stdin: &str, limit: Duration) -> (Run,
 // Python package finds it there (and we find Python's), and `erase` removes only it.
 #[test]
 fn round_trip_through_gnome_keyring() {
+    let _turn = take_turns();
     let mut home = Home::bare();
     let bus = SecretService::start(&home, None);
     bus.attach(&mut home);
@@ -215,6 +217,7 @@ fn round_trip_through_gnome_keyring() {
 // No D-Bus at all: the key goes to the file, and stderr says so; reads find it there.
 #[test]
 fn no_dbus_falls_back_to_the_file() {
+    let _turn = take_turns();
     let mut home = Home::bare();
     home.set("ANACONDA_CLOUD_PREFERRED_TOKEN_STORAGE", "system");
     let missing = home.path().join("no-such-bus");
@@ -269,6 +272,7 @@ fn no_dbus_falls_back_to_the_file() {
 // after 3 s, says so once, and uses the file; nothing hangs (Bazel kills a helper after 10 s).
 #[test]
 fn silent_dbus_times_out_once() {
+    let _turn = take_turns();
     let mut home = Home::bare();
     let socket = home.path().join("silent-bus");
     // Connections queue in the backlog and are never accepted, read or answered.
@@ -320,6 +324,7 @@ fn silent_dbus_times_out_once() {
 // key's back, where the next read would not look first.
 #[test]
 fn secret_too_large_for_the_store_is_an_error() {
+    let _turn = take_turns();
     let mut home = Home::bare();
     let config = home.path().join("small-bus.conf");
     std::fs::write(
@@ -345,10 +350,11 @@ fn secret_too_large_for_the_store_is_an_error() {
     .unwrap();
     let bus = SecretService::start(&home, Some(&config));
     bus.attach(&mut home);
-    home.ok(
+    let first = home.ok(
         &["store"],
         r#"{"domain": "a.example", "api_key": "old-key"}"#,
     );
+    assert_eq!(first.stderr, "");
 
     let big = format!(
         r#"{{"domain": "a.example", "api_key": "new-key", "repo_tokens": [{}]}}"#,
