@@ -1,7 +1,8 @@
 //! The file keyring `~/.anaconda/keyring` (PRODUCT.md §4) under parallel writers, readers
-//! and killed writers.
+//! and killed writers, with loose permissions and damaged files.
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Child, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -59,6 +60,16 @@ fn spawn(home: &Home, args: &[&str], stdin: &str) -> Child {
 fn write_keyring(home: &Home, text: &str) {
     std::fs::create_dir_all(home.path().join(".anaconda")).unwrap();
     std::fs::write(home.keyring(), text).unwrap();
+}
+
+/// Marks the keyring file as last modified an hour ago: not in the middle of a rewrite.
+fn age_keyring(home: &Home) {
+    let file = std::fs::File::options()
+        .write(true)
+        .open(home.keyring())
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
 }
 
 // 64 processes store 64 domains at once while readers keep asking: every record is there,
@@ -162,6 +173,92 @@ fn killed_writers_never_corrupt_the_file() {
     left.sort();
     assert_eq!(left, ["keyring", "keyring.lock"]);
     home.ok(&["get", "--domain", "base.example"], "");
+}
+
+// A folder and file left open to others (as the Python package leaves them) are tightened to
+// 0700 and 0600 on the next write, and stderr says so; the entries in them are kept.
+#[test]
+fn loose_permissions_are_tightened() {
+    let home = Home::bare();
+    write_keyring(&home, r#"{"other service": {"someone": "their secret"}}"#);
+    let dir = home.path().join(".anaconda");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(home.keyring(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = home.ok(&["store"], r#"{"domain": "a.example", "api_key": "k"}"#);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&home.keyring()), 0o600);
+    assert!(
+        store.stderr.contains(&format!(
+            "{} was open to other users (mode 755)",
+            dir.display()
+        )),
+        "{}",
+        store.stderr
+    );
+    assert!(
+        store
+            .stderr
+            .contains("readable by other users (mode 644); it is now 600"),
+        "{}",
+        store.stderr
+    );
+    let (file, records) = records(&home);
+    assert_eq!(file["other service"], json!({"someone": "their secret"}));
+    assert_eq!(records.len(), 1);
+    // Nothing to tighten: nothing said.
+    let again = home.ok(&["store"], r#"{"domain": "b.example", "api_key": "k"}"#);
+    assert_eq!(again.stderr, "");
+}
+
+// A corrupt or unreadable keyring is an error naming the file (exit 5) for every command that
+// touches it, and is left byte for byte as it was; a 0-byte one means nothing stored.
+#[test]
+fn damaged_keyring_is_never_replaced() {
+    let home = Home::bare();
+    let keyring = home.keyring().display().to_string();
+    for damaged in [
+        "{\"Anaconda Cloud\": {\"a.example\": ",
+        "[\"a list\"]",
+        "{\"Anaconda Cloud\": {\"a.example\": 7}}",
+        "\u{0}\u{1}binary",
+    ] {
+        write_keyring(&home, damaged);
+        age_keyring(&home);
+        for (args, stdin) in [
+            (&["store"][..], r#"{"domain": "a.example", "api_key": "k"}"#),
+            (&["erase"][..], r#"{"domain": "a.example"}"#),
+            (&["logout", "--domain", "a.example"][..], ""),
+            (&["get", "--domain", "a.example"][..], ""),
+            (&["api-key", "--domain", "a.example"][..], ""),
+        ] {
+            let run = home.run(args, stdin);
+            assert_eq!(run.code, 5, "{args:?} on {damaged:?}: {run:?}");
+            assert!(
+                run.stderr.contains(&keyring) && run.stderr.contains("corrupt"),
+                "{args:?}: {}",
+                run.stderr
+            );
+            if ["store", "erase", "get"].contains(&args[0]) {
+                assert_eq!((run.stdout.as_str(), run.stderr.lines().count()), ("", 1));
+            }
+            assert_eq!(std::fs::read_to_string(home.keyring()).unwrap(), damaged);
+        }
+    }
+
+    std::fs::remove_file(home.keyring()).unwrap();
+    std::fs::create_dir(home.keyring()).unwrap();
+    let run = home.run(&["get", "--domain", "a.example"], "");
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(run.stderr.contains("cannot read"), "{}", run.stderr);
+    std::fs::remove_dir(home.keyring()).unwrap();
+
+    write_keyring(&home, "");
+    age_keyring(&home);
+    assert_eq!(home.run(&["get", "--domain", "a.example"], "").code, 3);
+    assert_eq!(home.run(&["logout", "--domain", "a.example"], "").code, 0);
+    home.ok(&["store"], r#"{"domain": "a.example", "api_key": "k"}"#);
+    assert_eq!(records(&home).1.len(), 1);
 }
 
 // Reads take no lock: a writer holding the lock does not hold up `get`.

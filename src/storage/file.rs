@@ -140,7 +140,7 @@ impl FileKeyring {
 
     /// Locked read-modify-write; `change` says whether anything changed.
     fn update(&self, change: impl FnOnce(&mut Services) -> bool) -> Result<()> {
-        self.prepare_dir()?;
+        self.create_dir()?;
         let lock_path = self.dir.join("keyring.lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -154,34 +154,42 @@ impl FileKeyring {
         self.remove_stale_temp_files();
         let mut services = self.read()?;
         if change(&mut services) {
+            self.tighten_dir();
             self.replace(&services)?;
         }
         Ok(())
     }
 
-    /// Creates `~/.anaconda` as 0700, or tightens a looser existing one.
-    fn prepare_dir(&self) -> Result<()> {
+    /// Creates `~/.anaconda` as 0700 when it is missing.
+    fn create_dir(&self) -> Result<()> {
         match fs::metadata(&self.dir) {
-            Ok(meta) if meta.is_dir() => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    match fs::set_permissions(&self.dir, fs::Permissions::from_mode(mode & 0o700)) {
-                        Ok(()) => warn(format_args!(
-                            "{} was open to other users (mode {mode:o}); it is now {:o}",
-                            self.dir.display(),
-                            mode & 0o700
-                        )),
-                        Err(e) => warn(format_args!("cannot tighten {}: {e}", self.dir.display())),
-                    }
-                }
-                Ok(())
-            }
+            Ok(meta) if meta.is_dir() => Ok(()),
             Ok(_) => Err(Error::storage(&self.dir, "exists and is not a folder")),
             Err(_) => fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(&self.dir)
                 .map_err(|e| Error::storage(&self.dir, format!("cannot create the folder: {e}"))),
+        }
+    }
+
+    /// Takes group and other permissions off `~/.anaconda` (the Python package makes it
+    /// 0755), and says so.
+    fn tighten_dir(&self) {
+        let Ok(meta) = fs::metadata(&self.dir) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 == 0 {
+            return;
+        }
+        match fs::set_permissions(&self.dir, fs::Permissions::from_mode(mode & 0o700)) {
+            Ok(()) => warn(format_args!(
+                "{} was open to other users (mode {mode:o}); it is now {:o}",
+                self.dir.display(),
+                mode & 0o700
+            )),
+            Err(e) => warn(format_args!("cannot tighten {}: {e}", self.dir.display())),
         }
     }
 
