@@ -1,5 +1,6 @@
 //! The file keyring `~/.anaconda/keyring` (PRODUCT.md §4) under parallel writers, readers
-//! and killed writers, with loose permissions and damaged files.
+//! and killed writers, with loose permissions and damaged files; domain normalisation and
+//! `logout`.
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -259,6 +260,67 @@ fn damaged_keyring_is_never_replaced() {
     assert_eq!(home.run(&["logout", "--domain", "a.example"], "").code, 0);
     home.ok(&["store"], r#"{"domain": "a.example", "api_key": "k"}"#);
     assert_eq!(records(&home).1.len(), 1);
+}
+
+// A domain is stored under one spelling: lowercase host, port kept unless it is 443, no
+// scheme or slash; every spelling of it finds the record.
+#[test]
+fn domains_are_normalised() {
+    let home = Home::bare();
+    home.ok(
+        &["store"],
+        r#"{"domain": "https://Repo.Example.COM:443/", "api_key": "k1"}"#,
+    );
+    home.ok(
+        &["store"],
+        r#"{"uri": "https://__token__@Other.Example:8443/repo/x", "api_key": "k2"}"#,
+    );
+    let (file, _) = records(&home);
+    let mut accounts: Vec<&String> = file["Anaconda Cloud"].as_object().unwrap().keys().collect();
+    accounts.sort();
+    assert_eq!(accounts, ["other.example:8443", "repo.example.com"]);
+    for asked in [
+        "repo.example.com",
+        "REPO.example.com:443",
+        "https://repo.EXAMPLE.com",
+    ] {
+        let run = home.ok(&["get", "--domain", asked], "");
+        assert_eq!(run.stdout, "Bearer k1\n", "{asked}");
+    }
+    let run = home.ok(&["get", "--uri", "https://OTHER.example:8443/x"], "");
+    assert_eq!(run.stdout, "Bearer k2\n");
+    assert_eq!(home.run(&["get", "--domain", "other.example"], "").code, 3);
+}
+
+// `logout` removes only its own domain's record (and the legacy one for anaconda.cloud);
+// running it twice is fine.
+#[test]
+fn logout_removes_only_its_own_entry() {
+    let home = Home::bare();
+    let legacy = STANDARD.encode(r#"{"domain":"id.anaconda.cloud","api_key":"old"}"#);
+    write_keyring(
+        &home,
+        &json!({"other service": {"anaconda.cloud": "theirs"},
+                "Anaconda Cloud": {"id.anaconda.cloud": legacy}})
+        .to_string(),
+    );
+    home.ok(
+        &["store"],
+        r#"{"domain": "anaconda.cloud", "api_key": "k"}"#,
+    );
+    home.ok(&["store"], r#"{"domain": "b.example", "api_key": "kb"}"#);
+    let first = home.ok(&["logout"], "");
+    assert_eq!(first.stderr, "Logged out of anaconda.cloud.\n");
+    let second = home.ok(&["logout"], "");
+    assert_eq!(
+        second.stderr,
+        "Not logged in to anaconda.cloud; nothing to do.\n"
+    );
+    let (file, records) = records(&home);
+    assert_eq!(file["other service"], json!({"anaconda.cloud": "theirs"}));
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["domain"], "b.example");
+    assert_eq!(home.run(&["status"], "").code, 3);
 }
 
 // Reads take no lock: a writer holding the lock does not hold up `get`.
