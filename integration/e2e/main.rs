@@ -4,8 +4,10 @@
 mod client;
 mod config;
 mod login;
+mod login_browser;
 mod prompt;
 mod proxy;
+mod running;
 mod storage;
 mod storage_python;
 mod storage_system;

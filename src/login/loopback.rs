@@ -3,6 +3,11 @@
 //! Unlike a one-request server, it answers stray requests (favicon, other paths) with 404 and
 //! keeps waiting, refuses a callback whose `state` does not match without ending the wait,
 //! ends on an `error=...` from the provider, and gives up after a timeout.
+//!
+//! Every request is answered at once with a complete page. tiny_http reads each connection on
+//! a thread of its own and hands over only complete requests, so an idle or keep-alive
+//! connection (browsers open them ahead of time) never delays the callback, and it cannot keep
+//! the process alive: the login returns when the callback arrives, whatever is still open.
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -69,17 +74,12 @@ impl Loopback {
     /// Waits for the callback carrying `state` and returns its `code`.
     pub fn wait(&self, state: &str, timeout: Duration, domain: &Domain) -> Result<Secret> {
         let deadline = Instant::now() + timeout;
+        let mut refused = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let request = match self.server.recv_timeout(left) {
                 Ok(Some(request)) => request,
-                Ok(None) => {
-                    return Err(Error::LoginFailed(format!(
-                        "no answer from the browser within {} s; run `anaconda-auth login` again \
-                         (--timeout to wait longer, --device on a machine without a browser)",
-                        timeout.as_secs()
-                    )));
-                }
+                Ok(None) => return Err(timed_out(timeout, refused)),
                 Err(e) => return Err(Error::Other(format!("the login server failed: {e}"))),
             };
             let url = request.url().to_string();
@@ -101,6 +101,7 @@ impl Loopback {
                     .map(|(_, v)| v.as_str())
             };
             if get("state") != Some(state) {
+                refused += 1;
                 respond(
                     request,
                     400,
@@ -139,6 +140,21 @@ impl Loopback {
     }
 }
 
+/// The timeout error; it mentions answers refused for a wrong `state`, which may come from an
+/// older login in another tab.
+fn timed_out(timeout: Duration, refused: usize) -> Error {
+    let refused = match refused {
+        0 => String::new(),
+        1 => " (one answer was refused: its state did not match this login)".into(),
+        n => format!(" ({n} answers were refused: their state did not match this login)"),
+    };
+    Error::LoginFailed(format!(
+        "no answer from the browser within {} s{refused}; run `anaconda-auth login` again \
+         (--timeout to wait longer, --device on a machine without a browser)",
+        timeout.as_secs()
+    ))
+}
+
 fn respond(request: tiny_http::Request, status: u16, title: &str, text: &str) {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
@@ -148,7 +164,6 @@ fn respond(request: tiny_http::Request, status: u16, title: &str, text: &str) {
     let headers = [
         tiny_http::Header::from_bytes("Content-Type", "text/html; charset=utf-8")
             .expect("valid header"),
-        tiny_http::Header::from_bytes("Connection", "close").expect("valid header"),
         tiny_http::Header::from_bytes("Cache-Control", "no-store").expect("valid header"),
     ];
     let mut response = tiny_http::Response::from_string(html).with_status_code(status);

@@ -69,8 +69,10 @@ pub fn discover(agent: &ureq::Agent, settings: &Settings) -> Result<Discovery> {
 /// Runs the browser login and returns the record to store.
 pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
     let agent = http::agent(settings, http::USER_AGENT)?;
-    let discovery = discover(&agent, settings)?;
+    // Bound before anything else, so a port in use is reported at once, with no network
+    // request and no browser.
     let server = loopback::Loopback::bind(&settings.redirect_uri.value)?;
+    let discovery = discover(&agent, settings)?;
     let invalid =
         |what: &str, e: oauth2::url::ParseError| Error::Other(format!("invalid {what} URL: {e}"));
     let client = BasicClient::new(ClientId::new(settings.client_id.value.clone()))
@@ -91,6 +93,7 @@ pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
         .url();
     show_login_url(url.as_str(), options.open_browser);
     let code = server.wait(state.secret(), options.timeout, &settings.domain.value)?;
+    drop(server);
     let token = client
         .exchange_code(AuthorizationCode::new(code.expose().to_string()))
         .set_pkce_verifier(verifier)
@@ -105,20 +108,47 @@ pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
 }
 
 /// Opens the browser (unless told not to) and always prints the URL, so that a browser that
-/// fails to open is no dead end.
+/// fails to open is no dead end. Where no browser can open, suggests the device flow.
 fn show_login_url(url: &str, open_browser: bool) {
-    let opened = open_browser
-        && webbrowser::open_browser_with_options(
-            webbrowser::Browser::Default,
-            url,
-            webbrowser::BrowserOptions::new().with_suppress_output(true),
-        )
-        .is_ok();
-    if opened {
-        eprintln!("Opening your browser to log in. If it does not open, visit:\n  {url}");
-    } else {
+    if !open_browser {
         eprintln!("Open this URL in a browser to log in:\n  {url}");
+        return;
     }
+    if no_browser_here() {
+        eprintln!(
+            "No browser can be opened here ($BROWSER is not set and there is no display).\n\
+             Open this URL in a browser on this machine to log in:\n  {url}\n\
+             On a machine without a browser, run `anaconda-auth login --device` instead."
+        );
+        return;
+    }
+    // `$BROWSER` (with `%s`, or the URL appended), else xdg-open and friends, `open` on macOS,
+    // ShellExecute on Windows (no `cmd /c start`, so the URL is not cut at `&`); GUI browsers
+    // are spawned and never waited on.
+    let opened = webbrowser::open_browser_with_options(
+        webbrowser::Browser::Default,
+        url,
+        webbrowser::BrowserOptions::new().with_suppress_output(true),
+    );
+    match opened {
+        Ok(()) => eprintln!("Opening your browser to log in. If it does not open, visit:\n  {url}"),
+        Err(e) => eprintln!(
+            "Cannot open a browser ({e}).\nOpen this URL in a browser on this machine to log in:\n  {url}\n\
+             On a machine without a browser, run `anaconda-auth login --device` instead."
+        ),
+    }
+}
+
+/// A Linux or BSD session with no `$BROWSER`, no X11 or Wayland display and not WSL: an SSH
+/// session or a container, where an opener would fail or start a browser nobody sees.
+fn no_browser_here() -> bool {
+    if !cfg!(all(unix, not(target_os = "macos"))) {
+        return false;
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let wsl = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .is_ok_and(|r| r.to_ascii_lowercase().contains("microsoft"));
+    !set("BROWSER") && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !wsl
 }
 
 /// Maps the token endpoint's failures: an OAuth error is a refused login (RFC 6749 §5.2).
