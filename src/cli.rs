@@ -58,9 +58,10 @@ struct LoginArgs {
     /// use the device flow (RFC 8628) for machines without a browser
     #[argh(switch)]
     device: bool,
-    /// seconds to wait for the browser (default 300)
-    #[argh(option, default = "300")]
-    timeout: u64,
+    /// seconds to wait for the browser (default 300) or for the device code's approval
+    /// (default: until the code expires)
+    #[argh(option)]
+    timeout: Option<u64>,
     /// domain to log in to (default: configured, else anaconda.cloud)
     #[argh(option)]
     domain: Option<String>,
@@ -324,8 +325,8 @@ fn offer_login(settings: &Settings, why: &Error) -> Result<bool> {
 
 fn default_login_options() -> login::Options {
     login::Options {
-        open_browser: true,
-        timeout: Duration::from_secs(300),
+        flow: login::Flow::Browser { open: true },
+        timeout: None,
     }
 }
 
@@ -358,16 +359,15 @@ fn run_login(settings: &Settings, options: &login::Options) -> Result<()> {
 
 fn cmd_login(a: LoginArgs) -> std::result::Result<u8, Failure> {
     let settings = load(a.domain, a.no_ssl_verify)?;
-    if a.device {
-        return Err(Error::Usage(
-            "--device is not available yet; use --no-browser and open the URL on another machine"
-                .into(),
-        )
-        .into());
-    }
     let options = login::Options {
-        open_browser: !a.no_browser,
-        timeout: Duration::from_secs(a.timeout),
+        flow: if a.device {
+            login::Flow::Device
+        } else {
+            login::Flow::Browser {
+                open: !a.no_browser,
+            }
+        },
+        timeout: a.timeout.map(Duration::from_secs),
     };
     if !a.force {
         let store = Store::new(&settings);

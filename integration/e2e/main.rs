@@ -3,6 +3,7 @@
 
 mod client;
 mod config;
+mod device;
 mod login;
 mod login_browser;
 mod prompt;

@@ -1,21 +1,26 @@
-//! The browser login of PRODUCT.md §6: OIDC discovery, authorization code with PKCE
-//! (RFC 7636) through the loopback server, the token exchange, and the API key request.
-//! It returns the new record without storing it.
+//! The login of PRODUCT.md §6: OIDC discovery, then either the browser flow (authorization
+//! code with PKCE, RFC 7636, through the loopback server) or the device flow (RFC 8628,
+//! `device.rs`), then the API key request. It returns the new record without storing it.
 
+pub mod device;
 pub mod loopback;
 
 use std::time::Duration;
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenResponse,
+};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
+    TokenResponse as _, TokenUrl,
 };
 use serde::Deserialize;
 
 use crate::client::Client;
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, verbose};
 use crate::http;
 use crate::secret::Secret;
 use crate::token::TokenRecord;
@@ -23,13 +28,30 @@ use crate::token::TokenRecord;
 /// The scopes asked for, as the Python package does.
 pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "offline_access"];
 
+/// How the user proves who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Authorization code through the loopback server; `open`: start a browser (else only
+    /// print the URL).
+    Browser {
+        /// Start the browser (`$BROWSER`, else the OS opener).
+        open: bool,
+    },
+    /// The device flow (RFC 8628): print a code, poll until it is approved elsewhere.
+    Device,
+}
+
+/// How long the browser flow waits when no timeout is given.
+pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// How to run a login.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Open the browser (else only print the URL).
-    pub open_browser: bool,
-    /// How long to wait for the browser.
-    pub timeout: Duration,
+    /// Browser or device flow.
+    pub flow: Flow,
+    /// How long to wait for the user; `None`: [`BROWSER_TIMEOUT`] for the browser, until the
+    /// code expires for the device flow.
+    pub timeout: Option<Duration>,
 }
 
 /// The parts of the OIDC discovery document that are used.
@@ -66,24 +88,73 @@ pub fn discover(agent: &ureq::Agent, settings: &Settings) -> Result<Discovery> {
     })
 }
 
-/// Runs the browser login and returns the record to store.
+/// Runs the login and returns the record to store.
 pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
     let agent = http::agent(settings, http::USER_AGENT)?;
+    let access_token = match options.flow {
+        Flow::Browser { open } => browser_login(
+            &agent,
+            settings,
+            open,
+            options.timeout.unwrap_or(BROWSER_TIMEOUT),
+        )?,
+        Flow::Device => device::login(&agent, settings, options.timeout)?,
+    };
+    let api_key = create_api_key(settings, &access_token)?;
+    drop(access_token);
+    let username = account_email(settings, &api_key);
+    let mut record = TokenRecord::new(settings.domain.value.as_str(), api_key);
+    record.username = username;
+    Ok(record)
+}
+
+/// An oauth2 client for the provider's public client.
+type OidcClient<HasTokenUrl = EndpointSet> = oauth2::Client<
+    BasicErrorResponse,
+    BasicTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
+
+/// The client for `settings.client_id` with the discovered token endpoint.
+fn oidc_client(settings: &Settings, discovery: &Discovery) -> Result<OidcClient> {
+    let client_id = ClientId::new(settings.client_id.value.clone());
+    Ok(OidcClient::<EndpointNotSet>::new(client_id).set_token_uri(
+        TokenUrl::new(discovery.token_endpoint.clone()).map_err(|e| invalid_url("token", e))?,
+    ))
+}
+
+fn invalid_url(what: &str, e: oauth2::url::ParseError) -> Error {
+    Error::Other(format!(
+        "the OpenID configuration has an invalid {what} URL: {e}"
+    ))
+}
+
+/// The browser flow: returns the access token.
+fn browser_login(
+    agent: &ureq::Agent,
+    settings: &Settings,
+    open_browser: bool,
+    timeout: Duration,
+) -> Result<Secret> {
     // Bound before anything else, so a port in use is reported at once, with no network
     // request and no browser.
     let server = loopback::Loopback::bind(&settings.redirect_uri.value)?;
-    let discovery = discover(&agent, settings)?;
-    let invalid =
-        |what: &str, e: oauth2::url::ParseError| Error::Other(format!("invalid {what} URL: {e}"));
-    let client = BasicClient::new(ClientId::new(settings.client_id.value.clone()))
+    let discovery = discover(agent, settings)?;
+    let client = oidc_client(settings, &discovery)?
         .set_auth_uri(
-            AuthUrl::new(discovery.authorization_endpoint)
-                .map_err(|e| invalid("authorization", e))?,
+            AuthUrl::new(discovery.authorization_endpoint.clone())
+                .map_err(|e| invalid_url("authorization", e))?,
         )
-        .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(|e| invalid("token", e))?)
         .set_redirect_uri(
             RedirectUrl::new(server.redirect_uri().to_string())
-                .map_err(|e| invalid("redirect", e))?,
+                .map_err(|e| invalid_url("redirect", e))?,
         );
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -91,20 +162,16 @@ pub fn login(settings: &Settings, options: &Options) -> Result<TokenRecord> {
         .add_scopes(SCOPES.iter().map(|s| Scope::new(s.to_string())))
         .set_pkce_challenge(challenge)
         .url();
-    show_login_url(url.as_str(), options.open_browser);
-    let code = server.wait(state.secret(), options.timeout, &settings.domain.value)?;
+    show_login_url(url.as_str(), open_browser);
+    let code = server.wait(state.secret(), timeout, &settings.domain.value)?;
     drop(server);
-    let token = client
+    verbose("the browser came back with a code; exchanging it for tokens");
+    let tokens = client
         .exchange_code(AuthorizationCode::new(code.expose().to_string()))
         .set_pkce_verifier(verifier)
-        .request(&http::oauth_client(&agent))
-        .map_err(token_error)?;
-    let access_token = Secret::new(token.access_token().secret().clone());
-    let api_key = create_api_key(settings, &access_token)?;
-    let username = account_email(settings, &api_key);
-    let mut record = TokenRecord::new(settings.domain.value.as_str(), api_key);
-    record.username = username;
-    Ok(record)
+        .request(&http::oauth_client(agent))
+        .map_err(|e| oauth_error("token endpoint", e))?;
+    Ok(Secret::new(tokens.access_token().secret().clone()))
 }
 
 /// Opens the browser (unless told not to) and always prints the URL, so that a browser that
@@ -151,21 +218,22 @@ fn no_browser_here() -> bool {
     !set("BROWSER") && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !wsl
 }
 
-/// Maps the token endpoint's failures: an OAuth error is a refused login (RFC 6749 §5.2).
-fn token_error(e: RequestTokenError<Error, oauth2::basic::BasicErrorResponse>) -> Error {
+/// Maps an OAuth endpoint's failures: an OAuth error is a refused login (RFC 6749 §5.2).
+fn oauth_error<T: oauth2::ErrorResponse + std::fmt::Display>(
+    endpoint: &str,
+    e: RequestTokenError<Error, T>,
+) -> Error {
     match e {
-        RequestTokenError::ServerResponse(r) => Error::LoginFailed(format!(
-            "the token endpoint answered {}{}",
-            r.error(),
-            r.error_description()
-                .map(|d| format!(": {d}"))
-                .unwrap_or_default()
-        )),
+        RequestTokenError::ServerResponse(r) => {
+            Error::LoginFailed(format!("the {endpoint} answered {r}"))
+        }
         RequestTokenError::Request(e) => e,
         RequestTokenError::Parse(e, _) => {
-            Error::Other(format!("the token endpoint's answer is not valid: {e}"))
+            Error::Other(format!("the {endpoint}'s answer is not valid: {e}"))
         }
-        RequestTokenError::Other(e) => Error::Other(format!("the token request failed: {e}")),
+        RequestTokenError::Other(e) => {
+            Error::Other(format!("the request to the {endpoint} failed: {e}"))
+        }
     }
 }
 
@@ -184,15 +252,14 @@ fn create_api_key(settings: &Settings, access_token: &Secret) -> Result<Secret> 
     struct Created {
         api_key: Secret,
     }
-    serde_json::from_slice::<Created>(&response.body)
-        .map(|c| c.api_key)
-        .map_err(|_| {
-            Error::LoginFailed(format!(
-                "POST {} answered {} without an api_key; nothing was stored",
-                client.url(path),
-                response.status
-            ))
-        })
+    let created = serde_json::from_slice::<Created>(&response.body);
+    created.map(|c| c.api_key).map_err(|_| {
+        Error::LoginFailed(format!(
+            "POST {} answered {} without an api_key; nothing was stored",
+            client.url(path),
+            response.status
+        ))
+    })
 }
 
 /// The account's e-mail from `/api/account`, if it answers.

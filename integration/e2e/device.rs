@@ -1,0 +1,145 @@
+//! `login --device` (RFC 8628, PRODUCT.md §6) against the stand-in's real OpenID provider: the
+//! scripted browser approves or refuses the printed code while the binary polls.
+
+use std::time::Duration;
+
+use crate::login_browser::browse;
+use crate::running::Running;
+use crate::util::{Home, StandIn};
+
+/// When the token endpoint was polled, in seconds since the first poll.
+fn token_polls(standin: &StandIn) -> Vec<f64> {
+    let times: Vec<f64> = standin
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/api/auth/oauth2/token")
+        .map(|r| {
+            let t = chrono::DateTime::parse_from_rfc3339(r["time"].as_str().unwrap()).unwrap();
+            t.timestamp_millis() as f64 / 1000.0
+        })
+        .collect();
+    times.iter().map(|t| t - times[0]).collect()
+}
+
+/// Waits until the token endpoint has been polled `n` times.
+fn wait_for_polls(standin: &StandIn, n: usize) {
+    for _ in 0..100 {
+        if token_polls(standin).len() >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("fewer than {n} polls in 10 s: {:?}", token_polls(standin));
+}
+
+/// Starts `login --device` and returns it with the verification URL it printed.
+fn start_device_login(home: &Home, standin: &StandIn, args: &[&str]) -> (Running, String) {
+    let mut login = Running::start(home, &[&["login", "--device"], args].concat());
+    let url = login.url(&standin.url("/api/auth/oauth2/device?user_code="));
+    let code = url.rsplit_once('=').unwrap().1.to_string();
+    login.line(|l| l == format!("and check that it shows the code {code}."));
+    (login, url)
+}
+
+// Approved in the browser: polls at the server's interval (1 s here, not the 5 s default),
+// then stores the key with the account's e-mail.
+#[test]
+fn approved_in_the_browser() {
+    let standin = StandIn::start();
+    let home = Home::new(&standin);
+    let (login, url) = start_device_login(&home, &standin, &[]);
+    wait_for_polls(&standin, 2);
+    let browser = browse(&home, &url, "approve");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(20));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("Logged in to"), "{}", run.stderr);
+    let polls = token_polls(&standin);
+    for pair in polls.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!((0.9..3.0).contains(&gap), "poll gaps: {polls:?}");
+    }
+    let key = home.ok(&["api-key"], "").stdout;
+    assert!(!run.stderr.contains(key.trim()));
+    let status = home.ok(&["status"], "").stdout;
+    assert!(
+        status.contains("Account:  test-user@example.com"),
+        "{status}"
+    );
+}
+
+// slow_down adds 5 s to the polling interval (RFC 8628 §3.5).
+#[test]
+fn slow_down_adds_five_seconds() {
+    let standin = StandIn::start_with(&[], &[("STANDIN_DEVICE_SLOW_DOWN", "1")]);
+    let home = Home::new(&standin);
+    let (login, url) = start_device_login(&home, &standin, &[]);
+    wait_for_polls(&standin, 1);
+    let browser = browse(&home, &url, "approve");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{run:?}");
+    let polls = token_polls(&standin);
+    assert_eq!(polls.len(), 2, "the second poll succeeds: {polls:?}");
+    assert!(
+        (5.9..9.0).contains(&polls[1]),
+        "1 s interval + 5 s after slow_down: {polls:?}"
+    );
+}
+
+// Refused in the browser: the next poll gets access_denied, exit 3.
+#[test]
+fn refused_in_the_browser() {
+    let standin = StandIn::shared();
+    let home = Home::new(standin);
+    let (login, url) = start_device_login(&home, standin, &[]);
+    let browser = browse(&home, &url, "deny");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(20));
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "anaconda-auth: login failed: {} refused the login: access_denied",
+            standin.domain
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!home.keyring().exists());
+}
+
+// A code nobody approves expires: exit 3 with what to do.
+#[test]
+fn expired_code() {
+    let standin = StandIn::start_with(&[], &[("STANDIN_DEVICE_TTL", "2")]);
+    let home = Home::new(&standin);
+    let (login, _url) = start_device_login(&home, &standin, &[]);
+    let run = login.finish(Duration::from_secs(20));
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("expired before it was approved; run `anaconda-auth login --device` again"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("(the code expires in 2 s)"),
+        "{}",
+        run.stderr
+    );
+}
+
+// --timeout shorter than the code's lifetime ends the wait with its own message.
+#[test]
+fn timeout_before_the_code_expires() {
+    let standin = StandIn::shared();
+    let home = Home::new(standin);
+    let (login, _url) = start_device_login(&home, standin, &["--timeout", "2"]);
+    let run = login.finish(Duration::from_secs(20));
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains("was not approved within 2 s; run `anaconda-auth login --device` again (--timeout to wait longer)"),
+        "{}",
+        run.stderr
+    );
+}
