@@ -1,6 +1,7 @@
 //! End-to-end tests against real peers: the stand-in's OpenID provider, curl, and more.
 //! Each test gets a fresh HOME and a cleared environment (see `util`).
 
+mod chromium;
 mod client;
 mod config;
 mod device;
