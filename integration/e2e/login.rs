@@ -1,6 +1,9 @@
 //! The browser login against the real OpenID provider, then `get` and curl with the key.
 
-use crate::util::{Home, StandIn};
+use std::io::Write as _;
+use std::process::Stdio;
+
+use crate::util::{Home, Run, StandIn, bin};
 
 // The walking skeleton: login → get → an authenticated curl request.
 #[test]
@@ -136,4 +139,54 @@ fn expired_key_logs_in_again() {
     home.ok(&["login"], "");
     let fresh = home.ok(&["get", "--format", "token"], "").stdout;
     assert_ne!(fresh.trim(), expired);
+}
+
+/// Runs `anaconda-auth ARGS` on a pseudo-terminal (util-linux `script`), typing `input`.
+fn on_terminal(home: &Home, args: &str, input: &str) -> Run {
+    let command = format!("'{}' {args}", bin());
+    let mut child = home
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap().into()
+}
+
+// Already logged in, on a terminal: `login` asks whether to log in again; no keeps the key
+// and opens nothing, yes logs in again.
+#[test]
+fn login_on_a_terminal_asks_before_logging_in_again() {
+    let standin = StandIn::shared();
+    let mut home = Home::new(standin);
+    home.ok(&["login"], "");
+    let first = home.ok(&["api-key"], "").stdout;
+    let log = home.path().join("browser.log");
+    home.set("STANDIN_BROWSER_LOG", log.to_str().unwrap());
+    let question = format!(
+        "You are already logged in to {}. Log in again? [y/n]:",
+        standin.domain
+    );
+
+    let no = on_terminal(&home, "login", "n\n");
+    assert_eq!(no.code, 0, "{no:?}");
+    assert!(no.stdout.contains(&question), "{no:?}");
+    assert!(no.stdout.contains("Already logged in"), "{no:?}");
+    assert!(!log.exists(), "no browser was opened");
+    assert_eq!(home.ok(&["api-key"], "").stdout, first);
+
+    let yes = on_terminal(&home, "login", "y\n");
+    assert_eq!(yes.code, 0, "{yes:?}");
+    assert!(yes.stdout.contains(&question), "{yes:?}");
+    assert!(yes.stdout.contains("Logged in to"), "{yes:?}");
+    assert!(log.exists(), "the browser was opened");
+    assert_ne!(home.ok(&["api-key"], "").stdout, first);
 }
