@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 use ureq::{Proxy, ProxyProtocol};
+use zeroize::Zeroize as _;
 
 use crate::config::{Settings, SslVerify};
 use crate::error::{Error, Result, verbose, warn};
@@ -206,7 +207,11 @@ pub fn oauth_client(
 ) -> impl Fn(oauth2::HttpRequest) -> Result<oauth2::HttpResponse> + '_ {
     move |request: oauth2::HttpRequest| {
         let url = request.uri().to_string();
-        let mut response = agent.run(request).map_err(|e| network_error(&url, e))?;
+        // The form carries the code, the PKCE verifier or the device code: wiped once sent.
+        let (parts, mut form) = request.into_parts();
+        let sent = agent.run(ureq::http::Request::from_parts(parts, &form));
+        form.zeroize();
+        let mut response = sent.map_err(|e| network_error(&url, e))?;
         let body = read_body(&url, &mut response)?;
         let (parts, _) = response.into_parts();
         Ok(oauth2::HttpResponse::from_parts(parts, body))

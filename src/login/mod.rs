@@ -17,6 +17,7 @@ use oauth2::{
     TokenResponse as _, TokenUrl,
 };
 use serde::Deserialize;
+use zeroize::Zeroize as _;
 
 use crate::client::Client;
 use crate::config::Settings;
@@ -247,12 +248,13 @@ fn create_api_key(settings: &Settings, access_token: &Secret) -> Result<Secret> 
         "tags": [concat!("anaconda-auth/v", env!("CARGO_PKG_VERSION"))],
     });
     let path = "/api/iam/api-keys";
-    let response = client.request("POST", path, Some(&body))?;
+    let mut response = client.request("POST", path, Some(&body))?;
     #[derive(Deserialize)]
     struct Created {
         api_key: Secret,
     }
     let created = serde_json::from_slice::<Created>(&response.body);
+    response.body.zeroize();
     created.map(|c| c.api_key).map_err(|_| {
         Error::LoginFailed(format!(
             "POST {} answered {} without an api_key; nothing was stored",
