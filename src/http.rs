@@ -213,9 +213,26 @@ pub fn oauth_client(
         form.zeroize();
         let mut response = sent.map_err(|e| network_error(&url, e))?;
         let body = read_body(&url, &mut response)?;
+        let status = response.status().as_u16();
+        // An error page (a proxy's 502, a 503 while the provider is down) is an HTTP error,
+        // not an unreadable answer; oauth2 keeps the OAuth errors of RFC 6749 §5.2, and its
+        // device-flow poller retries on this one with a growing pause.
+        if !(200..300).contains(&status) && !is_oauth_error(&body) {
+            return Err(Error::Http {
+                status,
+                reason: reason(status),
+                url,
+                body: String::from_utf8_lossy(&body[..body.len().min(2000)]).into_owned(),
+            });
+        }
         let (parts, _) = response.into_parts();
         Ok(oauth2::HttpResponse::from_parts(parts, body))
     }
+}
+
+/// Whether `body` is an OAuth error answer: JSON with a string `error` (RFC 6749 §5.2).
+fn is_oauth_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v["error"].is_string())
 }
 
 #[cfg(test)]
@@ -318,5 +335,14 @@ mod tests {
         ];
         assert!(bypasses(&both, "https://a.example/"));
         assert!(!bypasses(&both, "https://b.example/"));
+    }
+
+    // OAuth error answers are told apart from error pages and other JSON.
+    #[test]
+    fn oauth_errors() {
+        assert!(is_oauth_error(br#"{"error":"invalid_grant"}"#));
+        assert!(!is_oauth_error(b"<html>503</html>"));
+        assert!(!is_oauth_error(br#"{"error":{"code":"x"}}"#));
+        assert!(!is_oauth_error(b""));
     }
 }

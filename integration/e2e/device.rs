@@ -143,3 +143,22 @@ fn timeout_before_the_code_expires() {
         run.stderr
     );
 }
+
+// A token endpoint that answers 503 (an HTML page from a proxy) while the code waits: each
+// failed poll is reported and retried, and the approved code still logs in.
+#[test]
+fn unavailable_token_endpoint_is_retried() {
+    let standin = StandIn::start_with(&[], &[("STANDIN_TOKEN_UNAVAILABLE", "2")]);
+    let home = Home::new(&standin);
+    let (login, url) = start_device_login(&home, &standin, &[]);
+    let browser = browse(&home, &url, "approve");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{run:?}");
+    let warning = format!(
+        "anaconda-auth: warning: HTTP 503 Service Unavailable for url: {}; still waiting",
+        standin.url("/api/auth/oauth2/token")
+    );
+    assert_eq!(run.stderr.matches(&warning).count(), 2, "{}", run.stderr);
+    home.ok(&["api-key"], "");
+}

@@ -264,3 +264,22 @@ fn browser_command_with_placeholder_gets_the_whole_url() {
     assert!(printed.contains("&state=") && printed.contains("&code_challenge="));
     assert_eq!(read(&log).trim_end(), printed);
 }
+
+// A token endpoint that answers 503 with an HTML page: an HTTP error (exit 4) naming the
+// status and URL, and nothing stored.
+#[test]
+fn unavailable_token_endpoint_is_an_http_error() {
+    let standin = StandIn::start_with(&[], &[("STANDIN_TOKEN_UNAVAILABLE", "1")]);
+    let home = Home::new(&standin);
+    let login = home.run(&["login", "--timeout", "60"], "");
+    assert_eq!(login.code, 4, "{login:?}");
+    assert!(
+        login.stderr.contains(&format!(
+            "anaconda-auth: HTTP 503 Service Unavailable for url: {}",
+            standin.url("/api/auth/oauth2/token")
+        )),
+        "{}",
+        login.stderr
+    );
+    assert!(!home.keyring().exists());
+}

@@ -122,6 +122,9 @@ const KEY_TTL = Number.parseInt(process.env.STANDIN_KEY_TTL || `${365 * 24 * 360
 const DEVICE_INTERVAL = Number.parseInt(process.env.STANDIN_DEVICE_INTERVAL || '1', 10);
 const DEVICE_TTL = Number.parseInt(process.env.STANDIN_DEVICE_TTL || '600', 10);
 const DEVICE_SLOW_DOWN = Number.parseInt(process.env.STANDIN_DEVICE_SLOW_DOWN || '0', 10);
+// Test hook: the first N requests to the token endpoint get a 503 HTML page (a proxy in front of
+// a provider that is down), without reaching the provider.
+let tokenUnavailable = Number.parseInt(process.env.STANDIN_TOKEN_UNAVAILABLE || '0', 10);
 // Registered redirect URIs. oidc-provider 9 already lets a *native* client vary the port of an
 // http loopback redirect (RFC 8252 §7.3): host and path must match one of these, the port may be any.
 const REDIRECT_URIS = (process.env.STANDIN_REDIRECT_URIS
@@ -625,6 +628,11 @@ const server = https.createServer({ key: tls.key, cert: tls.cert }, async (req, 
   }
   try {
     if (url.pathname === OIDC_PREFIX || url.pathname.startsWith(`${OIDC_PREFIX}/`)) {
+      if (tokenUnavailable > 0 && url.pathname === `${OIDC_PREFIX}/token`) {
+        tokenUnavailable -= 1;
+        res.writeHead(503, { 'Content-Type': 'text/html' });
+        return res.end('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');
+      }
       // Mount the provider: it sees the path without the prefix and finds the prefix again
       // from req.originalUrl, so every URL it builds stays under /api/auth/oauth2.
       addConsentPrompt(req, url);
