@@ -1,9 +1,6 @@
 //! The browser login against the real OpenID provider, then `get` and curl with the key.
 
-use std::io::Write as _;
-use std::process::Stdio;
-
-use crate::util::{Home, Run, StandIn, bin};
+use crate::util::{Home, Run, StandIn, bin, spawn};
 
 // The walking skeleton: login → get → an authenticated curl request.
 #[test]
@@ -144,21 +141,9 @@ fn expired_key_logs_in_again() {
 /// Runs `anaconda-auth ARGS` on a pseudo-terminal (util-linux `script`), typing `input`.
 fn on_terminal(home: &Home, args: &str, input: &str) -> Run {
     let command = format!("'{}' {args}", bin());
-    let mut child = home
-        .command("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("util-linux `script` runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap().into()
+    let mut script = home.command("script");
+    script.args(["-qec", &command, "/dev/null"]);
+    spawn(&mut script, input).wait_with_output().unwrap().into()
 }
 
 // Already logged in, on a terminal: `login` asks whether to log in again; no keeps the key

@@ -2,9 +2,8 @@
 //! and killed writers, with loose permissions and damaged files; domain normalisation and
 //! `logout`.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::util::{Home, bin};
+use crate::util::Home;
 
 /// The keyring file as JSON, with every `Anaconda Cloud` secret decoded: a corrupt file fails.
 fn records(home: &Home) -> (Value, Vec<Value>) {
@@ -41,21 +40,6 @@ fn records(home: &Home) -> (Value, Vec<Value>) {
 pub fn take_turns() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn spawn(home: &Home, args: &[&str], stdin: &str) -> Child {
-    let mut child = home
-        .command(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    // A killed child may have closed its end already.
-    let _ = pipe.write_all(stdin.as_bytes());
-    child
 }
 
 fn write_keyring(home: &Home, text: &str) {
@@ -87,11 +71,11 @@ fn parallel_writers_lose_nothing() {
     let writers: Vec<Child> = (0..64)
         .map(|i| {
             let record = json!({"domain": format!("d{i}.example"), "api_key": format!("key-{i}")});
-            spawn(&home, &["store"], &record.to_string())
+            home.spawn(&["store"], &record.to_string())
         })
         .collect();
     let readers: Vec<Child> = (0..16)
-        .map(|_| spawn(&home, &["get", "--domain", "reader.example"], ""))
+        .map(|_| home.spawn(&["get", "--domain", "reader.example"], ""))
         .collect();
     for child in writers {
         let out = child.wait_with_output().unwrap();
@@ -144,8 +128,7 @@ fn killed_writers_never_corrupt_the_file() {
         seed ^= seed << 17;
         let delay = one_store.mul_f64((seed % 1000) as f64 / 1000.0 * 1.2);
         let domain = format!("k{i}.example");
-        let mut child = spawn(
-            &home,
+        let mut child = home.spawn(
             &["store"],
             &json!({"domain": domain, "api_key": format!("key-{i}")}).to_string(),
         );
@@ -335,11 +318,7 @@ fn readers_do_not_wait_for_the_lock() {
     assert_eq!(get.stdout, "Bearer k\n");
     assert!(started.elapsed() < Duration::from_secs(2));
     // A writer waits for it, then stores.
-    let mut writer = spawn(
-        &home,
-        &["store"],
-        r#"{"domain": "b.example", "api_key": "kb"}"#,
-    );
+    let mut writer = home.spawn(&["store"], r#"{"domain": "b.example", "api_key": "kb"}"#);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         writer.try_wait().unwrap().is_none(),

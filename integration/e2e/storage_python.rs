@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::util::{Home, Run, root};
+use crate::util::{Home, Run, root, spawn};
 
 /// The venv's python with `anaconda-cloud-auth==0.7.2`, made once per run (from PyPI).
 pub fn python() -> &'static Path {
@@ -49,24 +49,11 @@ pub fn py(home: &Home, args: &[&str], stdin: &str) -> Run {
 
 /// Runs `tokeninfo.py ARGS` with extra environment.
 pub fn py_with(home: &Home, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
-    use std::io::Write as _;
-    let mut child = home
-        .command(python())
-        .arg(root().join("integration/interop/tokeninfo.py"))
+    let mut cmd = home.command(python());
+    cmd.arg(root().join("integration/interop/tokeninfo.py"))
         .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap().into()
+        .envs(env.iter().copied());
+    spawn(&mut cmd, stdin).wait_with_output().unwrap().into()
 }
 
 /// The raw secret stored for `domain` in HOME's keyring file.

@@ -2,7 +2,7 @@
 //! gnome-keyring-daemon, unlocked, on a private D-Bus session from `dbus-run-session`. Then no
 //! D-Bus at all, a D-Bus that never answers, and a bus that refuses a secret too large for it.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::storage::take_turns;
 use crate::storage_python::py_with;
-use crate::util::{Home, Run, bin};
+use crate::util::{Home, Run};
 
 /// Fails, saying how to install it, when a program the tests need is missing.
 fn require(program: &str, package: &str) {
@@ -97,20 +97,7 @@ impl Drop for SecretService {
 /// Runs the binary, killing it (and failing) if it takes longer than `limit`.
 fn run_within(home: &Home, args: &[&str], stdin: &str, limit: Duration) -> (Run, Duration) {
     let started = Instant::now();
-    let mut child = home
-        .command(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    let mut child = home.spawn(args, stdin);
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
             let _ = child.kill();

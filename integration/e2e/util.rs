@@ -216,23 +216,14 @@ impl Home {
         cmd
     }
 
+    /// Starts the binary with `args`, `stdin` written and closed, stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str], stdin: &str) -> Child {
+        spawn(self.command(bin()).args(args), stdin)
+    }
+
     /// Runs the binary with `args` and `stdin` (empty: nothing).
     pub fn run(&self, args: &[&str], stdin: &str) -> Run {
-        let mut child = self
-            .command(bin())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap().into()
+        self.spawn(args, stdin).wait_with_output().unwrap().into()
     }
 
     /// Runs the binary and asserts it succeeded.
@@ -241,4 +232,18 @@ impl Home {
         assert_eq!(run.code, 0, "{args:?} failed: {run:?}");
         run
     }
+}
+
+/// Starts `cmd` with all three streams piped, writes `stdin` and closes it.
+pub fn spawn(cmd: &mut Command, stdin: &str) -> Child {
+    let started = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = started.unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
+    let mut pipe = child.stdin.take().unwrap();
+    // A child that is killed or exits early may have closed its end already.
+    let _ = pipe.write_all(stdin.as_bytes());
+    child
 }
