@@ -171,7 +171,7 @@ pub fn is_verbose() -> bool {
 /// Writes a `--verbose` line to stderr. Callers pass only non-secret values.
 pub fn verbose(message: impl std::fmt::Display) {
     if is_verbose() {
-        eprintln!("anaconda-auth: {message}");
+        write_stderr(&format!("anaconda-auth: {message}\n"));
     }
 }
 
@@ -180,7 +180,18 @@ pub fn verbose(message: impl std::fmt::Display) {
 /// The contract asks for a few warnings from deep inside the library (TLS verification off,
 /// the system keyring falling back to the file, a newer `Min-Api-Version`); they all go here.
 pub fn warn(message: impl std::fmt::Display) {
-    eprintln!("anaconda-auth: warning: {message}");
+    write_stderr(&format!("anaconda-auth: warning: {message}\n"));
+}
+
+/// Writes whole lines to stderr in one `write`.
+///
+/// Tools run many helpers at once on one stderr; `eprintln!` writes a formatted line in
+/// pieces, which another process's pieces can cut into. A single write of up to 4 KiB to a
+/// pipe is never interleaved (POSIX `PIPE_BUF`).
+pub fn write_stderr(lines: &str) {
+    use std::io::Write as _;
+    // Nothing useful can be done when stderr itself is gone.
+    let _ = std::io::stderr().lock().write_all(lines.as_bytes());
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ fn main() -> ExitCode {
     match anaconda_auth::cli::run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("anaconda-auth: {}", failure.error);
+            let mut message = format!("anaconda-auth: {}\n", failure.error);
             for hint in &failure.hints {
-                eprintln!("{hint}");
+                message.push_str(hint);
+                message.push('\n');
             }
+            anaconda_auth::error::write_stderr(&message);
             ExitCode::from(failure.error.exit_code())
         }
     }

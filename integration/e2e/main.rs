@@ -7,6 +7,7 @@ mod config;
 mod device;
 mod login;
 mod login_browser;
+mod output;
 mod prompt;
 mod proxy;
 mod running;
