@@ -11,7 +11,9 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
+use zeroize::Zeroize as _;
 
 use crate::error::{Error, Result, warn};
 use crate::secret::Secret;
@@ -51,13 +53,13 @@ impl FileKeyring {
     }
 
     /// The secret stored for `service`/`account`, if any.
+    ///
+    /// The whole file is checked, as a write would check it, but only this entry is copied
+    /// out of it: `get` stays as fast with a thousand domains stored as with one.
     pub fn get(&self, service: &str, account: &str) -> Result<Option<Secret>> {
-        let services = self.read()?;
-        Ok(services
-            .get(service)
-            .and_then(|accounts| accounts.get(account))
-            .and_then(Value::as_str)
-            .map(Secret::new))
+        Ok(self
+            .read_with(|bytes| lookup(bytes, service, account))?
+            .flatten())
     }
 
     /// Stores `secret` for `service`/`account`, keeping every other entry.
@@ -92,32 +94,38 @@ impl FileKeyring {
     }
 
     /// Reads and checks the whole file. Missing or empty (0 bytes) means nothing stored.
+    fn read(&self) -> Result<Services> {
+        Ok(self.read_with(parse)?.unwrap_or_default())
+    }
+
+    /// Reads the file and hands its bytes to `parse`; `None` when there is no file, or
+    /// `parse` finds it empty. The bytes are wiped afterwards: they hold every stored key.
     ///
     /// The Python package rewrites the file in place (truncate, then write), so a reader can
     /// catch it empty or half written. A file that is empty or unparsable and was modified in
     /// the last 2 s is read again every 10 ms, for up to 1 s, before it counts as empty or
     /// corrupt; a file that stays so for longer is what it looks like.
-    fn read(&self) -> Result<Services> {
+    fn read_with<T>(&self, parse: impl Fn(&[u8]) -> ParseResult<T>) -> Result<Option<T>> {
         let deadline = Instant::now() + SETTLE;
         loop {
-            let (bytes, modified) = match self.read_bytes()? {
+            let (mut bytes, modified) = match self.read_bytes()? {
                 Some(read) => read,
-                None => return Ok(Map::new()),
+                None => return Ok(None),
             };
             let parsed = parse(&bytes);
+            bytes.zeroize();
             let settled = matches!(parsed, Ok(Some(_)))
                 || modified.elapsed().map_or(true, |age| age > RECENT)
                 || Instant::now() >= deadline;
             if settled {
-                return match parsed {
-                    Ok(services) => Ok(services.unwrap_or_default()),
-                    Err(what) => Err(Error::storage(
+                return parsed.map_err(|what| {
+                    Error::storage(
                         &self.path,
                         format!(
                             "the keyring file is corrupt ({what}); fix or move it away, then log in again"
                         ),
-                    )),
-                };
+                    )
+                });
             }
             std::thread::sleep(SETTLE_POLL);
         }
@@ -217,7 +225,7 @@ impl FileKeyring {
             .tempfile_in(&self.dir)
             .map_err(fail)?;
         let written = tmp.write_all(&json).and_then(|()| tmp.as_file().sync_all());
-        zeroize::Zeroize::zeroize(&mut json);
+        json.zeroize();
         written.map_err(fail)?;
         if let Ok(meta) = fs::metadata(&self.path) {
             let mode = meta.permissions().mode() & 0o777;
@@ -238,8 +246,8 @@ impl FileKeyring {
 
 /// The services in a keyring file: `None` when it is empty, an error saying what is wrong
 /// when it is not JSON of the right shape.
-fn parse(bytes: &[u8]) -> std::result::Result<Option<Services>, String> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+fn parse(bytes: &[u8]) -> ParseResult<Services> {
+    if is_blank(bytes) {
         return Ok(None);
     }
     let services: Services = match serde_json::from_slice(bytes) {
@@ -256,6 +264,153 @@ fn parse(bytes: &[u8]) -> std::result::Result<Option<Services>, String> {
         }
     }
     Ok(Some(services))
+}
+
+/// What a keyring file holds (`None`: it is empty), or what is wrong with it.
+type ParseResult<T> = std::result::Result<Option<T>, String>;
+
+/// A file of whitespace only (or 0 bytes) holds nothing: the Python package leaves them.
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The secret for `service`/`account` in a keyring file (`Some(None)`: not there), checking
+/// the shape of the whole file as [`parse`] does, but copying no other entry out of it.
+fn lookup(bytes: &[u8], service: &str, account: &str) -> ParseResult<Option<Secret>> {
+    if is_blank(bytes) {
+        return Ok(None);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let found = ServicesSeed { service, account }
+        .deserialize(&mut de)
+        .and_then(|found| de.end().map(|()| found));
+    match found {
+        Ok(found) => Ok(Some(found)),
+        // Only a damaged file gets here; the full parse says what is wrong with it.
+        Err(e) => Err(parse(bytes).err().unwrap_or_else(|| e.to_string())),
+    }
+}
+
+// The seeds `lookup` walks the file with: each checks its level's shape and keeps only the
+// wanted entry. A name seen twice takes the last value, as `serde_json::Map` and Python's
+// `json` do.
+
+/// The top level: an object of services.
+struct ServicesSeed<'a> {
+    service: &'a str,
+    account: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ServicesSeed<'_> {
+    type Value = Option<Secret>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ServicesSeed<'_> {
+    type Value = Option<Secret>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of services")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(NameIs(Some(self.service)))? {
+            let account = wanted.then_some(self.account);
+            let secret = map.next_value_seed(AccountsSeed(account))?;
+            if wanted {
+                found = secret;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// One service: an object of strings; keeps the string of the account, if one is wanted.
+struct AccountsSeed<'a>(Option<&'a str>);
+
+impl<'de> DeserializeSeed<'de> for AccountsSeed<'_> {
+    type Value = Option<Secret>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AccountsSeed<'_> {
+    type Value = Option<Secret>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of strings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(wanted) = map.next_key_seed(NameIs(self.0))? {
+            let secret = map.next_value_seed(StringSeed { keep: wanted })?;
+            if wanted {
+                found = secret;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A name (an object key): whether it is the one wanted (`None`: none is).
+struct NameIs<'a>(Option<&'a str>);
+
+impl<'de> DeserializeSeed<'de> for NameIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for NameIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> std::result::Result<bool, E> {
+        Ok(self.0 == Some(name))
+    }
+}
+
+/// A string value: copied out only when it is the wanted one.
+struct StringSeed {
+    keep: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for StringSeed {
+    type Value = Option<Secret>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for StringSeed {
+    type Value = Option<Secret>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> std::result::Result<Self::Value, E> {
+        Ok(self.keep.then(|| Secret::new(value)))
+    }
 }
 
 #[cfg(test)]
@@ -361,5 +516,51 @@ mod tests {
             assert!(err.to_string().contains("keyring"), "{err}");
             assert_eq!(fs::read_to_string(k.path()).unwrap(), bad);
         }
+    }
+
+    // The lookup refuses every file the full parse refuses, with the same words.
+    #[test]
+    fn lookup_checks_the_whole_shape() {
+        let bad = [
+            "{not json",
+            "[]",
+            "\"x\"",
+            r#"{"s": {"a": 1}}"#,
+            r#"{"s": "x"}"#,
+            r#"{"other": {"a": null}, "s": {"a": "k"}}"#,
+            r#"{"s": {"a": "k"}} trailing"#,
+            r#"{"s": {"a": "k"}, "z": []}"#,
+        ];
+        for text in bad {
+            let expected = parse(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                lookup(text.as_bytes(), "s", "a").unwrap_err(),
+                expected,
+                "{text}"
+            );
+        }
+        assert_eq!(lookup(b" \n", "s", "a").unwrap(), None);
+    }
+
+    // Only the wanted service's account answers; the last of duplicate names wins; escapes
+    // are decoded.
+    #[test]
+    fn lookup_finds_one_entry() {
+        let text =
+            r#"{"other": {"a": "wrong"}, "s": {"b": "x", "a": "first", "a": "caf\u00e9\/1"}}"#;
+        let find = |service, account| {
+            lookup(text.as_bytes(), service, account)
+                .unwrap()
+                .unwrap()
+                .map(|s| s.expose().to_string())
+        };
+        assert_eq!(find("s", "a").as_deref(), Some("café/1"));
+        assert_eq!(find("other", "a").as_deref(), Some("wrong"));
+        assert_eq!(find("s", "c"), None);
+        assert_eq!(find("nope", "a"), None);
+        assert_eq!(
+            parse(text.as_bytes()).unwrap().unwrap()["s"]["a"],
+            "caf\u{e9}/1"
+        );
     }
 }
