@@ -1,6 +1,8 @@
 //! What callers that run many helpers at once see on the stderr they share (Bazel, conda and
 //! pip run them in parallel): every message is one whole line (PRODUCT.md §3, errors).
 
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;
 
 use crate::storage::take_turns;
@@ -36,4 +38,37 @@ fn parallel_errors_are_whole_lines() {
         .collect();
     expected.sort_unstable();
     assert_eq!(lines, expected);
+}
+
+// A caller that closed stdout and stderr: `store` still writes a whole keyring file. The
+// warning about its loose mode goes nowhere; it must not land in the file, whose temp copy
+// would otherwise have taken the number of stderr.
+#[test]
+fn closed_standard_streams_never_reach_the_keyring() {
+    let home = Home::bare();
+    home.ok(&["store"], r#"{"domain": "a.example", "api_key": "ka"}"#);
+    let keyring = home.keyring();
+    std::fs::set_permissions(&keyring, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut child = home
+        .command("sh")
+        .args(["-c", r#"exec "$0" store >&- 2>&-"#, bin()])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(br#"{"domain": "b.example", "api_key": "kb"}"#)
+        .unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&keyring).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("the keyring is not JSON ({e}): {text}"));
+    let stored = &parsed["Anaconda Cloud"];
+    assert!(
+        stored["a.example"].is_string() && stored["b.example"].is_string(),
+        "{text}"
+    );
+    let mode = std::fs::metadata(&keyring).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
