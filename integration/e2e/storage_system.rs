@@ -255,6 +255,32 @@ fn no_dbus_falls_back_to_the_file() {
     );
 }
 
+// With the file keyring (the default), no command of the helper protocol opens the session
+// bus: `get` is called once per download, and D-Bus set-up would be most of its cost.
+#[test]
+fn file_storage_never_connects_to_dbus() {
+    let mut home = Home::bare();
+    let socket = home.path().join("watched-bus");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    home.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        &format!("unix:path={}", socket.display()),
+    );
+    home.ok(&["store"], r#"{"domain": "a.example", "api_key": "k"}"#);
+    assert_eq!(
+        home.ok(&["get", "--domain", "a.example"], "").stdout,
+        "Bearer k\n"
+    );
+    home.ok(&["status", "--domain", "a.example"], "");
+    home.ok(&["erase"], r#"{"domain": "a.example"}"#);
+    let connected = listener.accept();
+    assert!(
+        matches!(&connected, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "something connected to the session bus: {connected:?}"
+    );
+}
+
 // A D-Bus that accepts the connection and never answers: each command gives up on it once,
 // after 3 s, says so once, and uses the file; nothing hangs (Bazel kills a helper after 10 s).
 #[test]
