@@ -281,7 +281,15 @@ fn lookup(bytes: &[u8], service: &str, account: &str) -> ParseResult<Option<Secr
         return Ok(None);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let found = ServicesSeed { service, account }
+    // An object of services, each an object of strings.
+    let services = Object {
+        name: Some(service),
+        value: |wanted: bool| Object {
+            name: wanted.then_some(account),
+            value: |keep| StringSeed { keep },
+        },
+    };
+    let found = services
         .deserialize(&mut de)
         .and_then(|found| de.end().map(|()| found));
     match found {
@@ -295,13 +303,18 @@ fn lookup(bytes: &[u8], service: &str, account: &str) -> ParseResult<Option<Secr
 // wanted entry. A name seen twice takes the last value, as `serde_json::Map` and Python's
 // `json` do.
 
-/// The top level: an object of services.
-struct ServicesSeed<'a> {
-    service: &'a str,
-    account: &'a str,
+/// An object: the value under `name` is read by the seed `value(true)`, every other one by
+/// `value(false)`; gives what the wanted one gave (`None` when `name` is `None` or absent).
+struct Object<'a, F> {
+    name: Option<&'a str>,
+    value: F,
 }
 
-impl<'de> DeserializeSeed<'de> for ServicesSeed<'_> {
+impl<'de, F, S> DeserializeSeed<'de> for Object<'_, F>
+where
+    F: Fn(bool) -> S,
+    S: DeserializeSeed<'de, Value = Option<Secret>>,
+{
     type Value = Option<Secret>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
@@ -309,11 +322,15 @@ impl<'de> DeserializeSeed<'de> for ServicesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ServicesSeed<'_> {
+impl<'de, F, S> Visitor<'de> for Object<'_, F>
+where
+    F: Fn(bool) -> S,
+    S: DeserializeSeed<'de, Value = Option<Secret>>,
+{
     type Value = Option<Secret>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object of services")
+        f.write_str("an object")
     }
 
     fn visit_map<A: MapAccess<'de>>(
@@ -321,44 +338,10 @@ impl<'de> Visitor<'de> for ServicesSeed<'_> {
         mut map: A,
     ) -> std::result::Result<Self::Value, A::Error> {
         let mut found = None;
-        while let Some(wanted) = map.next_key_seed(NameIs(Some(self.service)))? {
-            let account = wanted.then_some(self.account);
-            let secret = map.next_value_seed(AccountsSeed(account))?;
+        while let Some(wanted) = map.next_key_seed(NameIs(self.name))? {
+            let value = map.next_value_seed((self.value)(wanted))?;
             if wanted {
-                found = secret;
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// One service: an object of strings; keeps the string of the account, if one is wanted.
-struct AccountsSeed<'a>(Option<&'a str>);
-
-impl<'de> DeserializeSeed<'de> for AccountsSeed<'_> {
-    type Value = Option<Secret>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for AccountsSeed<'_> {
-    type Value = Option<Secret>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object of strings")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(wanted) = map.next_key_seed(NameIs(self.0))? {
-            let secret = map.next_value_seed(StringSeed { keep: wanted })?;
-            if wanted {
-                found = secret;
+                found = value;
             }
         }
         Ok(found)
