@@ -9,19 +9,19 @@
 
 #![no_main]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, c_char, c_int};
 use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::{AsRawFd as _, IntoRawFd as _};
 
-/// Entered from the C runtime; `std::env::args` works without Rust's start-up on glibc.
+/// Entered from the C runtime.
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     open_standard_streams();
     // SAFETY: no other thread exists yet, and setting SIG_IGN has no other precondition.
     // Writes to a closed pipe or socket then fail with EPIPE instead of killing the process.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let args: Vec<String> = std::env::args().collect();
+    let args = arguments(argc, argv);
     let code = match anaconda_auth::cli::run(&args) {
         Ok(code) => code,
         Err(failure) => {
@@ -37,6 +37,20 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // Rust's runtime would flush stdout at exit; the C runtime does not know its buffer.
     let _ = std::io::stdout().flush();
     c_int::from(code)
+}
+
+/// The command line. Taken from the C runtime's `argv`: `std::env::args` needs Rust's
+/// start-up except on glibc, and panics on an argument that is not UTF-8. Such an argument is
+/// read with U+FFFD in place of the bad bytes, so it fails as a bad value with exit 2.
+fn arguments(argc: c_int, argv: *const *const c_char) -> Vec<String> {
+    let count = usize::try_from(argc).unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            // SAFETY: the C runtime passes `argc` pointers to NUL-terminated strings in `argv`.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            arg.to_string_lossy().into_owned()
+        })
+        .collect()
 }
 
 /// Puts `/dev/null` on any of stdin, stdout and stderr that the caller closed, as Rust's

@@ -1,5 +1,6 @@
-//! What callers that run many helpers at once see on the stderr they share (Bazel, conda and
-//! pip run them in parallel): every message is one whole line (PRODUCT.md §3, errors).
+//! Callers that are unusual but real: many helpers at once on one stderr (Bazel, conda and
+//! pip run them in parallel), closed standard streams, arguments that are not UTF-8. Each
+//! still gets one whole error line and an exit code (PRODUCT.md §3, errors).
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -71,4 +72,25 @@ fn closed_standard_streams_never_reach_the_keyring() {
     );
     let mode = std::fs::metadata(&keyring).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+// An argument that is not UTF-8 is a bad argument (exit 2, one line), not a crash: it used to
+// abort with a panic (exit 134).
+#[test]
+fn non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let home = Home::bare();
+    let run = home
+        .command(bin())
+        .arg("get")
+        .arg("--domain")
+        .arg(std::ffi::OsStr::from_bytes(b"\xff.example"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(run.stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("anaconda-auth: "), "{stderr}");
 }
