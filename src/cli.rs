@@ -167,7 +167,7 @@ pub fn run(args: &[String]) -> std::result::Result<u8, Failure> {
     let parsed = match Args::from_args(&[name], rest) {
         Ok(parsed) => parsed,
         Err(early) if early.status.is_ok() => {
-            print!("{}", early.output);
+            print_out(&early.output)?;
             return Ok(0);
         }
         Err(early) => {
@@ -178,7 +178,7 @@ pub fn run(args: &[String]) -> std::result::Result<u8, Failure> {
     };
     crate::error::set_verbose(parsed.verbose);
     if parsed.version {
-        println!("anaconda-auth {}", env!("CARGO_PKG_VERSION"));
+        print_out(concat!("anaconda-auth ", env!("CARGO_PKG_VERSION"), "\n"))?;
         return Ok(0);
     }
     let Some(command) = parsed.command else {
@@ -225,12 +225,26 @@ fn load(domain: Option<String>, no_ssl_verify: bool) -> Result<Settings> {
     Ok(settings)
 }
 
-fn print_secret(out: &Secret) -> Result<()> {
+/// Appends one formatted line to a `String` that is printed whole with [`print_out`].
+macro_rules! push_line {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+/// Writes `text` to stdout. A reader that went away is an error (exit 1), where `println!`
+/// would panic.
+fn print_out(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(out.expose().as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))
+}
+
+fn print_secret(out: &Secret) -> Result<()> {
+    print_out(out.expose())
 }
 
 /// Guidance printed under a login-required error, as the Python package does.
@@ -419,8 +433,7 @@ fn whoami(settings: &Settings) -> Result<()> {
     }
     let account = client.get_json("/api/account")?;
     let pretty = serde_json::to_string_pretty(&account).expect("JSON always serialises");
-    println!("{pretty}");
-    Ok(())
+    print_out(&format!("{pretty}\n"))
 }
 
 fn api_key(settings: &Settings) -> Result<()> {
@@ -432,8 +445,9 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
     let settings = load(a.domain, false)?;
     let domain = &settings.domain.value;
     let store = Store::new(&settings);
-    println!("Domain:   {domain} (from {})", settings.domain.source);
-    println!("Storage:  {}", store.describe());
+    let mut out = String::new();
+    push_line!(out, "Domain:   {domain} (from {})", settings.domain.source);
+    push_line!(out, "Storage:  {}", store.describe());
     let env_key = settings.api_key_for(domain);
     // A configured key answers instead of any stored one; it is usable unless its `exp` passed.
     let env_key_usable = env_key.map(|key| {
@@ -444,7 +458,8 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
             Some(exp) => (format!(", valid until {}", token::rfc3339(exp)), true),
             None => (String::new(), true),
         };
-        println!(
+        push_line!(
+            out,
             "API key:  from {}{validity} (overrides any stored key)",
             key.source
         );
@@ -453,31 +468,37 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
     let record = store.load(domain)?;
     let logged_in = match &record {
         None => {
-            println!("Stored:   nothing for {domain}");
+            push_line!(out, "Stored:   nothing for {domain}");
             false
         }
         Some(record) => {
             if let Some(user) = &record.username {
-                println!("Account:  {user}");
+                push_line!(out, "Account:  {user}");
             }
             match record.expires_at() {
                 Some(exp) if exp <= token::now() => {
-                    println!(
+                    push_line!(
+                        out,
                         "Stored:   an API key that expired on {}",
                         token::rfc3339(exp)
                     );
                     false
                 }
                 Some(exp) => {
-                    println!("Stored:   an API key, valid until {}", token::rfc3339(exp));
+                    push_line!(
+                        out,
+                        "Stored:   an API key, valid until {}",
+                        token::rfc3339(exp)
+                    );
                     true
                 }
                 None if record.api_key.is_some() => {
-                    println!("Stored:   an API key with no expiry date");
+                    push_line!(out, "Stored:   an API key with no expiry date");
                     true
                 }
                 None => {
-                    println!(
+                    push_line!(
+                        out,
                         "Stored:   {} repo token(s), no API key",
                         record.repo_tokens.len()
                     );
@@ -487,7 +508,8 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
         }
     };
     let logged_in = env_key_usable.unwrap_or(logged_in);
-    println!(
+    push_line!(
+        out,
         "Status:   {}",
         if logged_in {
             "logged in"
@@ -495,6 +517,7 @@ fn cmd_status(a: StatusArgs) -> std::result::Result<u8, Failure> {
             "not logged in"
         }
     );
+    print_out(&out)?;
     Ok(if logged_in { 0 } else { 3 })
 }
 
@@ -511,19 +534,19 @@ fn cmd_config(a: ConfigArgs) -> std::result::Result<u8, Failure> {
                 )
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&map).expect("JSON always serialises")
-        );
+        let json = serde_json::to_string_pretty(&map).expect("JSON always serialises");
+        print_out(&format!("{json}\n"))?;
     } else {
+        let mut out = String::new();
         for (key, value, source) in entries {
             let value = match value {
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Null => "(not set)".into(),
                 other => other.to_string(),
             };
-            println!("{key:<24} {value:<48} ({source})");
+            push_line!(out, "{key:<24} {value:<48} ({source})");
         }
+        print_out(&out)?;
     }
     Ok(0)
 }

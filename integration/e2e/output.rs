@@ -94,3 +94,38 @@ fn non_utf8_argument_is_a_usage_error() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("anaconda-auth: "), "{stderr}");
 }
+
+// A reader that went away (`anaconda-auth status | true`): each command says it cannot write
+// to stdout, exit 1, instead of a panic message and SIGABRT.
+#[test]
+fn closed_stdout_is_an_error_not_a_crash() {
+    let home = Home::bare();
+    home.ok(
+        &["store"],
+        r#"{"domain": "anaconda.cloud", "api_key": "k"}"#,
+    );
+    for args in [
+        &["--version"][..],
+        &["--help"],
+        &["config"],
+        &["status"],
+        &["get"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let run = home
+            .command(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            "anaconda-auth: cannot write to stdout: Broken pipe (os error 32)",
+            "{args:?}"
+        );
+    }
+}
