@@ -22,6 +22,8 @@ static WARNED_NO_VERIFY: AtomicBool = AtomicBool::new(false);
 /// HTTP error statuses are returned as responses, not errors, so that callers can read
 /// `{"error": ...}` bodies. The proxy comes from the environment ([`proxy_from_env`]); the
 /// TLS settings apply to connections tunnelled through it too.
+///
+/// A connection idle for more than 2 s is not reused (`MAX_IDLE`).
 pub fn agent(settings: &Settings, user_agent: &str) -> Result<ureq::Agent> {
     let proxy = proxy_from_env(|name| std::env::var(name).ok())?;
     Ok(ureq::Agent::config_builder()
@@ -31,9 +33,18 @@ pub fn agent(settings: &Settings, user_agent: &str) -> Result<ureq::Agent> {
         .user_agent(user_agent)
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_global(Some(Duration::from_secs(60)))
+        .max_idle_age(MAX_IDLE)
         .build()
         .into())
 }
+
+/// How long an idle connection may wait for its next request.
+///
+/// Servers close idle keep-alive connections, Node and Apache after 5 s; a request sent as
+/// the server closes fails with "connection reset". Device-flow polls come 5 s or more apart,
+/// and a token exchange follows the user's login, so ureq's 15 s would reuse exactly such
+/// connections. A new connection costs a TLS handshake, a few ms next to those waits.
+const MAX_IDLE: Duration = Duration::from_secs(2);
 
 /// `ssl_verify` as TLS settings: the platform's roots, none (warned about once per process),
 /// or only the certificates of a CA bundle.

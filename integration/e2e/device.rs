@@ -87,6 +87,40 @@ fn slow_down_adds_five_seconds() {
     );
 }
 
+// A connection idle for seconds is not reused: servers close idle keep-alive connections
+// (Node and Apache after 5 s), and a poll sent on one that the server is closing fails
+// ("connection reset", then oauth2 waits 10 s more). The stand-in here keeps idle
+// connections for a minute, so a reused one would show as the same client port.
+#[test]
+fn polls_seconds_apart_open_a_new_connection() {
+    let standin = StandIn::start_with(
+        &[],
+        &[
+            ("STANDIN_DEVICE_SLOW_DOWN", "1"),
+            ("STANDIN_KEEPALIVE_S", "60"),
+        ],
+    );
+    let home = Home::new(&standin);
+    let (login, url) = start_device_login(&home, &standin, &[]);
+    wait_for_polls(&standin, 1);
+    let browser = browse(&home, &url, "approve");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("still waiting"), "{}", run.stderr);
+    let ports: Vec<u64> = standin
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/api/auth/oauth2/token")
+        .map(|r| r["client_port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports.len(), 2, "{ports:?}");
+    assert_ne!(
+        ports[0], ports[1],
+        "the poll 6 s later reused the idle connection"
+    );
+}
+
 // Refused in the browser: the next poll gets access_denied, exit 3.
 #[test]
 fn refused_in_the_browser() {

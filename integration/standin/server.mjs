@@ -122,6 +122,8 @@ const KEY_TTL = Number.parseInt(process.env.STANDIN_KEY_TTL || `${365 * 24 * 360
 const DEVICE_INTERVAL = Number.parseInt(process.env.STANDIN_DEVICE_INTERVAL || '1', 10);
 const DEVICE_TTL = Number.parseInt(process.env.STANDIN_DEVICE_TTL || '600', 10);
 const DEVICE_SLOW_DOWN = Number.parseInt(process.env.STANDIN_DEVICE_SLOW_DOWN || '0', 10);
+// Test hook: how long an idle keep-alive connection stays open (Node's default is 5 s).
+const KEEPALIVE_S = Number.parseFloat(process.env.STANDIN_KEEPALIVE_S || '5');
 // Test hook: the first N requests to the token endpoint get a 503 HTML page (a proxy in front of
 // a provider that is down), without reaching the provider.
 let tokenUnavailable = Number.parseInt(process.env.STANDIN_TOKEN_UNAVAILABLE || '0', 10);
@@ -243,6 +245,8 @@ function recordRequest(req) {
     time: new Date().toISOString(),
     method: req.method,
     path: req.url,
+    // Which connection it came on: a client that reuses one sends from the same port.
+    client_port: req.socket.remotePort,
     headers,
   };
   const auth = req.headers.authorization;
@@ -655,6 +659,7 @@ function writeAtomically(file, data) {
   fs.renameSync(tmp, file);
 }
 
+server.keepAliveTimeout = KEEPALIVE_S * 1000;
 server.listen(opts.port, '127.0.0.1', () => {
   const { port } = server.address();
   provider = makeProvider(`https://127.0.0.1:${port}${OIDC_PREFIX}`);
