@@ -85,6 +85,25 @@ def test_each_org_gets_its_own_token(venv_python, env, standin, auth):
     assert out["status"] == [200, 200]
 
 
+def test_binary_is_asked_once_per_host_and_org(venv_python, env, standin, auth, tmp_path):
+    # One conda run fetching many files asks the binary once per host and /repo/ORG/: the real
+    # binary, behind a script that only counts its calls.
+    auth.store(standin.domain, repo_tokens={
+        "acme": standin.mint_repo_token("acme"),
+        "globex": standin.mint_repo_token("globex"),
+    })
+    calls = tmp_path / "calls"
+    counting = tmp_path / "anaconda-auth"
+    counting.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec "{env["ANACONDA_AUTH_BIN"]}" "$@"\n')
+    counting.chmod(0o755)
+    urls = [repodata(standin, "acme"), repodata(standin, "acme", "extra"),
+            repodata(standin, "globex"), repodata(standin, "acme")]
+    out = probe(venv_python, {**env, "ANACONDA_AUTH_BIN": str(counting)}, standin, "anaconda-auth", *urls)
+    assert "error" not in out, out
+    assert out["status"] == [200, 200, 200, 200]
+    assert len(calls.read_text().splitlines()) == 2, calls.read_text()
+
+
 def test_api_key_works_for_channel(venv_python, env, standin, auth):
     # With only an API key stored, the channel gets `Bearer KEY`, which it accepts.
     auth.store(standin.domain, api_key=standin.mint_key())
