@@ -5,20 +5,39 @@ use std::time::Duration;
 
 use crate::login_browser::browse;
 use crate::running::Running;
-use crate::util::{Home, StandIn};
+use crate::util::{Home, Run, StandIn};
 
 /// When the token endpoint was polled, in seconds since the first poll.
 fn token_polls(standin: &StandIn) -> Vec<f64> {
-    let times: Vec<f64> = standin
-        .requests()
+    let times: Vec<f64> = token_requests(standin)
         .iter()
-        .filter(|r| r["method"] == "POST" && r["path"] == "/api/auth/oauth2/token")
         .map(|r| {
             let t = chrono::DateTime::parse_from_rfc3339(r["time"].as_str().unwrap()).unwrap();
             t.timestamp_millis() as f64 / 1000.0
         })
         .collect();
     times.iter().map(|t| t - times[0]).collect()
+}
+
+/// The requests the token endpoint received, in order.
+fn token_requests(standin: &StandIn) -> Vec<serde_json::Value> {
+    standin
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/api/auth/oauth2/token")
+        .collect()
+}
+
+/// Starts `login --device`, waits for `polls` polls, approves the code in the scripted
+/// browser, and returns the finished login, which must have succeeded.
+fn approved_device_login(home: &Home, standin: &StandIn, polls: usize) -> Run {
+    let (login, url) = start_device_login(home, standin, &[]);
+    wait_for_polls(standin, polls);
+    let browser = browse(home, &url, "approve");
+    assert_eq!(browser.code, 0, "{browser:?}");
+    let run = login.finish(Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{run:?}");
+    run
 }
 
 /// Waits until the token endpoint has been polled `n` times.
@@ -47,12 +66,7 @@ fn start_device_login(home: &Home, standin: &StandIn, args: &[&str]) -> (Running
 fn approved_in_the_browser() {
     let standin = StandIn::start();
     let home = Home::new(&standin);
-    let (login, url) = start_device_login(&home, &standin, &[]);
-    wait_for_polls(&standin, 2);
-    let browser = browse(&home, &url, "approve");
-    assert_eq!(browser.code, 0, "{browser:?}");
-    let run = login.finish(Duration::from_secs(20));
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = approved_device_login(&home, &standin, 2);
     assert!(run.stderr.contains("Logged in to"), "{}", run.stderr);
     let polls = token_polls(&standin);
     for pair in polls.windows(2) {
@@ -73,12 +87,7 @@ fn approved_in_the_browser() {
 fn slow_down_adds_five_seconds() {
     let standin = StandIn::start_with(&[], &[("STANDIN_DEVICE_SLOW_DOWN", "1")]);
     let home = Home::new(&standin);
-    let (login, url) = start_device_login(&home, &standin, &[]);
-    wait_for_polls(&standin, 1);
-    let browser = browse(&home, &url, "approve");
-    assert_eq!(browser.code, 0, "{browser:?}");
-    let run = login.finish(Duration::from_secs(30));
-    assert_eq!(run.code, 0, "{run:?}");
+    approved_device_login(&home, &standin, 1);
     let polls = token_polls(&standin);
     assert_eq!(polls.len(), 2, "the second poll succeeds: {polls:?}");
     assert!(
@@ -101,17 +110,10 @@ fn polls_seconds_apart_open_a_new_connection() {
         ],
     );
     let home = Home::new(&standin);
-    let (login, url) = start_device_login(&home, &standin, &[]);
-    wait_for_polls(&standin, 1);
-    let browser = browse(&home, &url, "approve");
-    assert_eq!(browser.code, 0, "{browser:?}");
-    let run = login.finish(Duration::from_secs(30));
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = approved_device_login(&home, &standin, 1);
     assert!(!run.stderr.contains("still waiting"), "{}", run.stderr);
-    let ports: Vec<u64> = standin
-        .requests()
+    let ports: Vec<u64> = token_requests(&standin)
         .iter()
-        .filter(|r| r["method"] == "POST" && r["path"] == "/api/auth/oauth2/token")
         .map(|r| r["client_port"].as_u64().unwrap())
         .collect();
     assert_eq!(ports.len(), 2, "{ports:?}");
