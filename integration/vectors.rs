@@ -59,6 +59,20 @@ fn secrets(case: &Value) -> Vec<String> {
     if let Some(k) = case["stdin"]["api_key"].as_str() {
         out.push(k.to_string());
     }
+    for t in case["stdin"]["repo_tokens"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(token) = t.as_str().or_else(|| t["token"].as_str()) {
+            out.push(token.to_string());
+        }
+    }
+    // Anything else the case names: a password in a uri, say.
+    for s in case["secrets"].as_array().into_iter().flatten() {
+        out.push(s.as_str().unwrap().to_string());
+    }
+    out.retain(|s| !s.is_empty());
     out
 }
 

@@ -25,15 +25,22 @@ impl Domain {
             return Ok(Domain::from_uri(trimmed)?.0);
         }
         let authority = trimmed.trim_end_matches('/');
-        Domain::from_authority(authority, "https")
-            .ok_or_else(|| Error::BadRequest(format!("{input:?} is not a domain (host[:port])")))
+        Domain::from_authority(authority, "https").ok_or_else(|| {
+            Error::BadRequest(format!(
+                "{:?} is not a domain (host[:port])",
+                without_userinfo(input)
+            ))
+        })
     }
 
     /// Parses a URL into its domain and path (`/` when it has none).
     ///
     /// A user part (`__token__@host`) is ignored: the host and port decide.
     pub fn from_uri(uri: &str) -> Result<(Domain, String)> {
-        let bad = || Error::BadRequest(format!("{uri:?} is not an http(s) URL"));
+        let bad = || {
+            let shown = without_userinfo(uri);
+            Error::BadRequest(format!("{shown:?} is not an http(s) URL"))
+        };
         let (scheme, rest) = uri.trim().split_once("://").ok_or_else(bad)?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "https" && scheme != "http" {
@@ -103,6 +110,17 @@ impl Domain {
 impl std::fmt::Display for Domain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// `uri` as it may be shown in a message: a `user:password@` part becomes `***@`.
+pub fn without_userinfo(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").map_or(("", uri), |(s, r)| (s, r));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) if scheme.is_empty() => format!("***@{}", &rest[at + 1..]),
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => uri.to_string(),
     }
 }
 

@@ -47,12 +47,35 @@ pub struct Target {
 
 impl Request {
     /// Parses one JSON object.
+    ///
+    /// Errors name the field that is wrong, never its value, which may be a key: serde's own
+    /// messages quote it (`invalid type: string "...", expected ...`).
     pub fn parse(bytes: &[u8]) -> Result<Request> {
-        serde_json::from_slice(bytes).map_err(|e| {
+        let expected = |why: String| {
             Error::BadRequest(format!(
-                "expected one JSON object like {{\"uri\": \"https://host/path\"}} ({e})"
+                "expected one JSON object like {{\"uri\": \"https://host/path\"}} ({why})"
             ))
-        })
+        };
+        // serde would also read an array as the fields in order: `[]` erased the default.
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(expected("this is not an object".into()));
+        }
+        let describe = |e: serde_json::Error, field: Option<String>| {
+            let place = format!("line {}, column {}", e.line(), e.column());
+            match (e.classify(), field) {
+                (serde_json::error::Category::Data, Some(field)) => {
+                    Error::BadRequest(format!("{field} has the wrong type or value ({place})"))
+                }
+                _ => expected(format!("not valid JSON at {place}")),
+            }
+        };
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let request = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            describe(e.into_inner(), Some(field))
+        })?;
+        de.end().map_err(|e| describe(e, None))?;
+        Ok(request)
     }
 
     /// The host the request names (`uri` before `domain`), or `None` for the configured one.
