@@ -57,6 +57,13 @@ impl Domain {
         Ok((domain, path))
     }
 
+    /// Whether `uri` is an `https://` URL: the only kind credentials are given for.
+    pub fn is_https(uri: &str) -> bool {
+        uri.trim_start()
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    }
+
     fn from_authority(authority: &str, scheme: &str) -> Option<Domain> {
         let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
             let (v6, after) = rest.split_once(']')?;

@@ -26,6 +26,12 @@ pub enum Error {
         /// The domain that has no credentials.
         domain: String,
     },
+    /// A request named a plain `http://` URL: a key sent there would travel in cleartext.
+    #[error("{url} is not https: credentials are only given for https URLs")]
+    PlainHttp {
+        /// The URL, without any `user:password@` part.
+        url: String,
+    },
     /// The stored key has expired.
     #[error(
         "the API key for {domain} expired on {expired}: run `anaconda-auth login --domain {domain}`"
@@ -115,6 +121,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::BadRequest(_) | Error::Config(_) => 2,
             Error::LoginRequired { .. }
+            | Error::PlainHttp { .. }
             | Error::TokenExpired { .. }
             | Error::AuthenticationMissing { .. }
             | Error::InvalidAuthentication { .. }

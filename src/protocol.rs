@@ -82,6 +82,13 @@ impl Request {
     pub fn target(&self) -> Result<Option<Target>> {
         if let Some(uri) = &self.uri {
             let (domain, path) = Domain::from_uri(uri)?;
+            // PRODUCT.md §5: the domain is always https; a key sent to an http:// URL would
+            // travel in cleartext. Nothing is stored for http, so this is a refusal (exit 3).
+            if !Domain::is_https(uri) {
+                return Err(Error::PlainHttp {
+                    url: crate::domain::without_userinfo(uri),
+                });
+            }
             return Ok(Some(Target {
                 domain,
                 path: Some(path),
