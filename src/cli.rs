@@ -641,6 +641,17 @@ fn cmd_store() -> std::result::Result<u8, Failure> {
         (None, None) => return Err(Error::BadRequest("store needs a \"domain\"".into()).into()),
     };
     let repo_tokens = request.repo_tokens.unwrap_or_default();
+    // An empty value would be answered as `Bearer ` with exit 0, as if it were a key.
+    if request
+        .api_key
+        .as_ref()
+        .is_some_and(|k| k.expose().is_empty())
+    {
+        return Err(Error::BadRequest("\"api_key\" is empty".into()).into());
+    }
+    if repo_tokens.iter().any(|t| t.token.expose().is_empty()) {
+        return Err(Error::BadRequest("a repo token is empty".into()).into());
+    }
     if request.api_key.is_none() && repo_tokens.is_empty() {
         return Err(
             Error::BadRequest("store needs an \"api_key\" or \"repo_tokens\"".into()).into(),
