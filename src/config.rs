@@ -671,6 +671,10 @@ fn parse_headers(found: &Found) -> Result<Vec<(String, String)>> {
     pairs
         .into_iter()
         .map(|(name, value)| match value {
+            _ if CLIENT_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(&name)) => Err(invalid(
+                found,
+                format!("has {name:?}, which the HTTP client sets itself; remove it"),
+            )),
             toml::Value::String(value) if valid_header(&name, &value) => Ok((name, value)),
             toml::Value::String(_) => Err(invalid(
                 found,
@@ -683,6 +687,21 @@ fn parse_headers(found: &Found) -> Result<Vec<(String, String)>> {
         })
         .collect()
 }
+
+/// Headers that frame or route a request (RFC 9110 §7.6.1, §8.6, §7.2): the HTTP client
+/// sets them. A `Content-Length` that did not match the body made requests spin forever.
+const CLIENT_HEADERS: [&str; 10] = [
+    "Host",
+    "Content-Length",
+    "Transfer-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "Upgrade",
+    "TE",
+    "Trailer",
+    "Expect",
+    "Proxy-Connection",
+];
 
 /// RFC 9110 token characters for the name; no line breaks or NUL in the value.
 fn valid_header(name: &str, value: &str) -> bool {
@@ -1041,6 +1060,31 @@ mod tests {
     }
 
     // extra_headers as a TOML table, a JSON object in a TOML string, or a JSON object in env.
+    // Headers that frame or route a request are the HTTP client's: a Content-Length in
+    // extra_headers made whoami spin at 100% CPU, and Host sent requests elsewhere.
+    #[test]
+    fn framing_headers_are_refused() {
+        for name in ["Content-Length", "host", "Transfer-Encoding", "Connection"] {
+            let json = format!("{{\"{name}\": \"5\"}}");
+            let err = load(&[("ANACONDA_CLOUD_EXTRA_HEADERS", json.as_str())], "", "").unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let message = err.to_string();
+            assert!(
+                message.starts_with("ANACONDA_CLOUD_EXTRA_HEADERS"),
+                "{message}"
+            );
+            assert!(message.contains("the HTTP client sets"), "{message}");
+        }
+        assert!(
+            load(
+                &[("ANACONDA_CLOUD_EXTRA_HEADERS", r#"{"X-Host": "5"}"#)],
+                "",
+                ""
+            )
+            .is_ok()
+        );
+    }
+
     #[test]
     fn extra_headers_syntax() {
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
