@@ -5,7 +5,7 @@
 //! concurrent writers lose nothing and readers, which take no lock, never see half a file of
 //! ours; they wait a moment for one the Python package is rewriting in place.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ use crate::secret::Secret;
 pub struct FileKeyring {
     dir: PathBuf,
     path: PathBuf,
+    /// How long a writer waits for the lock ([`LOCK_WAIT`]; shorter in tests).
+    lock_wait: Duration,
 }
 
 type Services = Map<String, Value>;
@@ -35,6 +37,9 @@ const TEMP_PREFIX: &str = ".keyring.";
 const SETTLE: Duration = Duration::from_secs(1);
 /// How often it looks again meanwhile.
 const SETTLE_POLL: Duration = Duration::from_millis(10);
+/// How long a writer waits for another to release the lock. Writers hold it for
+/// milliseconds; one that holds it longer is stuck, and waiting for it would hang `store`.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// A file modified longer ago than this is not being written.
 const RECENT: Duration = Duration::from_secs(2);
 
@@ -44,6 +49,7 @@ impl FileKeyring {
         FileKeyring {
             dir: dir.to_path_buf(),
             path: dir.join("keyring"),
+            lock_wait: LOCK_WAIT,
         }
     }
 
@@ -157,8 +163,7 @@ impl FileKeyring {
             .mode(0o600)
             .open(&lock_path)
             .map_err(|e| Error::storage(&lock_path, format!("cannot create the lock file: {e}")))?;
-        lock.lock()
-            .map_err(|e| Error::storage(&lock_path, format!("cannot lock the keyring: {e}")))?;
+        self.wait_for(&lock, &lock_path)?;
         self.remove_stale_temp_files();
         let mut services = self.read()?;
         if change(&mut services) {
@@ -166,6 +171,36 @@ impl FileKeyring {
             self.replace(&services)?;
         }
         Ok(())
+    }
+
+    /// Takes the exclusive lock on `lock`, waiting at most `lock_wait`.
+    fn wait_for(&self, lock: &File, lock_path: &Path) -> Result<()> {
+        let deadline = Instant::now() + self.lock_wait;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(SETTLE_POLL);
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::storage(
+                        lock_path,
+                        format!(
+                            "another process has held the keyring's lock for {} s; nothing was \
+                             changed. Stop the stuck anaconda-auth (see `fuser {}`) and try again",
+                            self.lock_wait.as_secs(),
+                            lock_path.display()
+                        ),
+                    ));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::storage(
+                        lock_path,
+                        format!("cannot lock the keyring: {e}"),
+                    ));
+                }
+            }
+        }
     }
 
     /// Creates `~/.anaconda` as 0700 when it is missing.
@@ -545,5 +580,26 @@ mod tests {
             parse(text.as_bytes()).unwrap().unwrap()["s"]["a"],
             "caf\u{e9}/1"
         );
+    }
+    // A lock that another process never lets go of: the writer gives up after its wait with
+    // exit 5 naming the lock file, and nothing changes. It used to wait forever.
+    #[test]
+    fn a_stuck_lock_is_reported_not_waited_on_forever() {
+        let (_home, mut k) = keyring();
+        k.lock_wait = Duration::from_millis(300);
+        k.set("s", "a", &Secret::new("x")).unwrap();
+        let holder = File::options()
+            .write(true)
+            .open(k.dir.join("keyring.lock"))
+            .unwrap();
+        holder.lock().unwrap();
+        let started = Instant::now();
+        let err = k.set("s", "b", &Secret::new("y")).unwrap_err();
+        assert!(started.elapsed() >= k.lock_wait);
+        assert_eq!(err.exit_code(), 5);
+        assert!(err.to_string().contains("keyring.lock"), "{err}");
+        assert!(k.get("s", "b").unwrap().is_none());
+        drop(holder);
+        k.set("s", "b", &Secret::new("y")).unwrap();
     }
 }
