@@ -104,6 +104,29 @@ def test_binary_is_asked_once_per_host_and_org(venv_python, env, standin, auth, 
     assert len(calls.read_text().splitlines()) == 2, calls.read_text()
 
 
+def test_https_answer_is_not_reused_for_http(venv_python, env, standin, auth):
+    # The answer for https://HOST/repo/ORG/ is cached; an http:// URL on the same host and org
+    # must still get none (the binary refuses http), not the cached header in cleartext.
+    auth.store(standin.domain, repo_tokens={"acme": standin.mint_repo_token("acme")})
+    script = textwrap.dedent(
+        """
+        import sys
+        import requests
+        from anaconda_auth_conda.handler import AnacondaAuthHandler
+
+        handler = AnacondaAuthHandler("channel")
+        for url in sys.argv[1:]:
+            prepared = handler(requests.Request("GET", url).prepare())
+            print("Authorization" in prepared.headers)
+        """
+    )
+    https = repodata(standin, "acme")
+    http = "http://" + https.split("://", 1)[1]
+    result = run([venv_python, "-c", script, https, http], env)
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.split() == ["True", "False"]
+
+
 def test_api_key_works_for_channel(venv_python, env, standin, auth):
     # With only an API key stored, the channel gets `Bearer KEY`, which it accepts.
     auth.store(standin.domain, api_key=standin.mint_key())

@@ -2,7 +2,7 @@
 
 PRODUCT.md §3 and §8. The binary answers from local state only (no network), with the
 org's repo token (`token REPO_TOKEN`) for `/repo/ORG/...` URLs, else the host's first repo
-token or API key (`Bearer KEY`). Answers are cached per process by host and org, so a conda
+token or API key (`Bearer KEY`). Answers are cached per process by scheme, host and org, so a conda
 run that fetches many files from one channel asks once.
 """
 
@@ -37,13 +37,17 @@ _lock = threading.Lock()
 
 
 def _cache_key(url):
-    """(host[:port] lowercased, org or None): what decides which credential answers."""
+    """(scheme, host[:port] lowercased, org or None): what decides which credential answers.
+
+    The scheme counts: the binary answers https URLs only, so an answer for https must not
+    be reused for http on the same host.
+    """
     parts = urlsplit(url)
     host = parts.netloc.rsplit("@", 1)[-1].lower()
     org = None
     if parts.path.startswith("/repo/"):
         org = parts.path[len("/repo/"):].split("/", 1)[0] or None
-    return host, org
+    return parts.scheme.lower(), host, org
 
 
 def _binary():
@@ -130,7 +134,7 @@ class AnacondaAuthHandler(ChannelAuthBase):
         """Turn a 401/403 into an error that says how to log in."""
         if response.status_code not in (401, 403):
             return response
-        host, _org = _cache_key(response.url or response.request.url)
+        _scheme, host, _org = _cache_key(response.url or response.request.url)
         channel = getattr(self, "channel_name", None) or host
         sent = "Authorization" in response.request.headers
         if sent:
