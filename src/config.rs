@@ -1059,7 +1059,6 @@ mod tests {
         );
     }
 
-    // extra_headers as a TOML table, a JSON object in a TOML string, or a JSON object in env.
     // Headers that frame or route a request are the HTTP client's: a Content-Length in
     // extra_headers made whoami spin at 100% CPU, and Host sent requests elsewhere.
     #[test]
@@ -1085,6 +1084,7 @@ mod tests {
         );
     }
 
+    // extra_headers as a TOML table, a JSON object in a TOML string, or a JSON object in env.
     #[test]
     fn extra_headers_syntax() {
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {

@@ -2,7 +2,7 @@
 //!
 //! `get` runs once per download for some callers, so the process start is most of its cost
 //! (issue #8, `scripts/bench`). Rust's usual runtime start-up reads and parses
-//! `/proc/self/maps` to place a stack guard, which measured as a sixth of `get` here; so this
+//! `/proc/self/maps` to place a stack guard, which measured as a tenth of `get` here; so this
 //! is a C `main` (`#![no_main]`), which does the two parts of that start-up that matter here
 //! itself: standard streams that exist, and SIGPIPE ignored. A stack overflow then ends the
 //! process with SIGSEGV and no message, the one thing given up.

@@ -536,7 +536,7 @@ mod tests {
         }
     }
 
-    // The lookup refuses every file the full parse refuses, with the same words.
+    // The lookup refuses every file the full parse refuses (its message is then the parse's).
     #[test]
     fn lookup_checks_the_whole_shape() {
         let bad = [
