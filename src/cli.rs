@@ -216,12 +216,15 @@ fn load(domain: Option<String>, no_ssl_verify: bool) -> Result<Settings> {
         domain,
         no_ssl_verify,
     })?;
-    verbose(format_args!(
-        "domain {} (from {}), storage {}",
-        settings.domain.value,
-        settings.domain.source,
-        Store::new(&settings).describe()
-    ));
+    // The arguments of format_args! are evaluated even when the line is not printed.
+    if crate::error::is_verbose() {
+        verbose(format_args!(
+            "domain {} (from {}), storage {}",
+            settings.domain.value,
+            settings.domain.source,
+            Store::new(&settings).describe()
+        ));
+    }
     Ok(settings)
 }
 
